@@ -1,0 +1,28 @@
+"""seqgan_gp command line: WGAN-GP for text (and images and toys) in one Click group.
+
+    python cli.py --help
+    python cli.py train-text --preset demo
+"""
+
+from __future__ import annotations
+
+import click
+
+from commands.text import sample_cmd, train_text_cmd
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+def cli():
+    """WGAN-GP (Gulrajani et al. 2017) on discrete sequences and images."""
+
+
+cli.add_command(train_text_cmd)
+cli.add_command(sample_cmd)
+
+
+def main():
+    cli(prog_name="seqgan-gp")
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,158 @@
+"""Checkpoints: one safetensors file per checkpoint, tensors plus JSON metadata; nothing unpickled.
+
+A checkpoint file holds
+
+* the tensors: ``G.*`` and ``D.*`` (module weights), ``opt_G.*`` and ``opt_D.*`` (optimizer state),
+  ``rng.*`` (random generator states, as uint8 tensors);
+* the metadata under the key ``seqgan_gp``: a JSON document with ``format``, ``version``, ``kind``
+  (text, image, toy), the iteration, the full configuration, the tokenizer (text runs), the
+  optimizers' parameter groups and the batch source's position.
+
+Writes are atomic: the bytes go to a temporary file in the same directory, are flushed and
+fsynced, then renamed over the target, so a crash mid-write leaves the previous file intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+from seqgan_gp.errors import UserError
+
+FORMAT = "seqgan_gp"
+VERSION = 1
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temp file in the same dir, fsync, rename)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    try:  # make the rename itself durable
+        dfd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+# -- optimizer state <-> flat tensors + JSON ---------------------------------------------------
+
+def optimizer_to_flat(prefix: str, opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
+    """Split ``opt.state_dict()`` into tensors (``{prefix}.{param}.{name}``) and JSON parts."""
+    sd = opt.state_dict()
+    tensors, scalars = {}, {}
+    for idx, st in sd["state"].items():
+        for name, value in st.items():
+            if torch.is_tensor(value):
+                tensors[f"{prefix}.{idx}.{name}"] = value.detach().cpu().contiguous()
+            else:
+                scalars[f"{idx}.{name}"] = value
+    return tensors, {"param_groups": sd["param_groups"], "scalars": scalars}
+
+
+def optimizer_from_flat(prefix: str, opt: torch.optim.Optimizer, tensors: dict, meta: dict) -> None:
+    state: dict[int, dict[str, Any]] = {}
+    for key, value in tensors.items():
+        if key.startswith(prefix + "."):
+            idx, name = key[len(prefix) + 1 :].split(".", 1)
+            state.setdefault(int(idx), {})[name] = value
+    for key, value in meta.get("scalars", {}).items():
+        idx, name = key.split(".", 1)
+        state.setdefault(int(idx), {})[name] = value
+    opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+
+
+def module_to_flat(prefix: str, module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {f"{prefix}.{k}": v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+
+
+def module_from_flat(prefix: str, module: torch.nn.Module, tensors: dict, source: Path) -> None:
+    """Load ``{prefix}.*`` tensors into ``module``; a shape or key mismatch is a UserError."""
+    sub = {k[len(prefix) + 1 :]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+    expected = module.state_dict()
+    missing = sorted(set(expected) - set(sub))
+    unexpected = sorted(set(sub) - set(expected))
+    if missing or unexpected:
+        raise UserError(
+            f"{source}: checkpoint does not match the model ({prefix}: missing {missing[:3]}, "
+            f"unexpected {unexpected[:3]}); it was written by a different model configuration"
+        )
+    for k, v in expected.items():
+        if tuple(sub[k].shape) != tuple(v.shape):
+            raise UserError(
+                f"{source}: tensor {prefix}.{k} has shape {tuple(sub[k].shape)} but the model "
+                f"expects {tuple(v.shape)}; the checkpoint is damaged or from another configuration"
+            )
+    module.load_state_dict(sub)
+
+
+# -- files ---------------------------------------------------------------------------------------
+
+def save_checkpoint(path: Path, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+    """Atomically write ``tensors`` and the JSON-serialisable ``meta`` to ``path``."""
+    doc = {"format": FORMAT, "version": VERSION, **meta}
+    data = st_save(tensors, metadata={FORMAT: json.dumps(doc)})
+    atomic_write_bytes(Path(path), data)
+
+
+def load_checkpoint(path: Path, *, kind: str | None = None) -> tuple[dict[str, torch.Tensor], dict]:
+    """Read a checkpoint; every way it can be wrong is a UserError naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such checkpoint file; pass a run directory or a .safetensors checkpoint")
+    data = path.read_bytes()
+    if not data:
+        raise UserError(f"{path}: checkpoint file is empty (an interrupted copy?); use an earlier checkpoint")
+    try:
+        tensors = st_load(data)
+        header_len = int.from_bytes(data[:8], "little")
+        header = json.loads(data[8 : 8 + header_len])
+    except (SafetensorError, ValueError, UnicodeDecodeError, OSError) as exc:
+        raise UserError(f"{path}: not a readable safetensors checkpoint ({exc}); the file is truncated or foreign") from None
+    raw = (header.get("__metadata__") or {}).get(FORMAT)
+    if raw is None:
+        raise UserError(f"{path}: safetensors file without seqgan_gp metadata; it was not written by seqgan_gp")
+    try:
+        meta = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}: checkpoint metadata is not valid JSON ({exc}); the file was modified") from None
+    if meta.get("format") != FORMAT or meta.get("version") != VERSION:
+        raise UserError(f"{path}: checkpoint format {meta.get('format')!r} v{meta.get('version')!r} is not "
+                        f"{FORMAT} v{VERSION}; re-train with this version of seqgan_gp")
+    if kind is not None and meta.get("kind") != kind:
+        raise UserError(f"{path}: this is a {meta.get('kind')} checkpoint, but the command needs a {kind} checkpoint")
+    return tensors, meta
+
+
+def rng_state_tensor(gen: torch.Generator) -> torch.Tensor:
+    return gen.get_state().clone()
+
+
+def set_rng_state(gen: torch.Generator, state: torch.Tensor) -> None:
+    gen.set_state(state.to(torch.uint8).cpu())

@@ -1,0 +1,142 @@
+"""The one adversarial training loop, shared by text, image and toy models.
+
+Algorithm 1 of Gulrajani et al. (2017): every generator iteration first takes ``n_critic`` critic
+steps, each on a fresh real batch and fresh fakes, then one generator step. Text, image and toy
+runs differ only in what is passed in: the networks, the batch source, the loss and the periodic
+callbacks. The hot loop makes no host synchronisation: statistics stay on the device and are read
+once per ``log_every`` iterations.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import torch
+
+
+@dataclass
+class LoopConfig:
+    iters: int  # generator iterations to reach (paper: 200,000 for text)
+    n_critic: int  # critic steps per generator step (paper text: 10; images: 5)
+    batch_size: int  # examples per critic step (paper: 64)
+    gen_batch_size: Optional[int] = None  # examples per generator step (default: batch_size)
+    lr_decay: bool = False  # linear decay of the learning rate to 0 at `iters` (paper's ResNet CIFAR)
+    log_every: int = 10  # iterations between metrics records
+    sample_every: int = 100  # iterations between sample dumps (0: never)
+    eval_every: int = 100  # iterations between evaluations (0: never)
+    checkpoint_every: int = 1000  # iterations between checkpoints (0: only at the end)
+
+
+@dataclass
+class Callbacks:
+    """Periodic work; every callback is optional."""
+
+    log: Callable[[dict], None] = lambda record: None  # metrics record (a dict of floats)
+    sample: Optional[Callable[[int], None]] = None  # write samples at an iteration
+    evaluate: Optional[Callable[[int], dict]] = None  # metrics of the generator at an iteration
+    checkpoint: Optional[Callable[[int], None]] = None  # save everything at an iteration
+    should_stop: Callable[[], bool] = lambda: False  # checked after every generator iteration
+    on_iteration: Callable[[int], None] = lambda it: None  # progress display
+
+
+def _due(iteration: int, every: int, last: int) -> bool:
+    return iteration == last or (every > 0 and iteration % every == 0)
+
+
+def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
+    for group in opt.param_groups:
+        group["lr"] = lr
+
+
+def train(*, G: torch.nn.Module, D: torch.nn.Module, g_opt: torch.optim.Optimizer,
+          d_opt: torch.optim.Optimizer, batches, loss, z_dim: int, rng: torch.Generator,
+          cfg: LoopConfig, start: int = 0, callbacks: Callbacks = Callbacks()) -> int:
+    """Train from iteration ``start`` to ``cfg.iters``; returns the last completed iteration.
+
+    ``batches.next()`` returns a real batch on the device, or ``(batch, labels)`` for conditional
+    models, in which case ``G(z, labels)`` is called and the loss receives ``labels=``;
+    ``batches.sample_labels(n, rng)`` draws labels for the generator step.
+    ``loss`` has ``critic_loss(D, real, fake, rng=...)``, ``generator_loss(D, fake)`` and
+    ``after_critic_step(D)`` (see :mod:`seqgan_gp.losses`). ``rng`` drives z and ε.
+    """
+    device = next(G.parameters()).device
+    gen_batch = cfg.gen_batch_size or cfg.batch_size
+    base_lr = (g_opt.param_groups[0]["lr"], d_opt.param_groups[0]["lr"])
+    sums: dict[str, torch.Tensor] = {}
+    counts: dict[str, int] = {}
+
+    def accumulate(stats: dict) -> None:
+        for k, v in stats.items():
+            sums[k] = sums[k] + v if k in sums else v.clone()
+            counts[k] = counts.get(k, 0) + 1
+
+    def periodic(iteration: int, elapsed: float, done_iters: int) -> None:
+        record: dict = {"iteration": iteration}
+        if sums:
+            keys = list(sums)
+            values = torch.stack([sums[k].float() / counts[k] for k in keys]).tolist()  # the one sync
+            record.update(zip(keys, values))
+            sums.clear(), counts.clear()
+        if done_iters:
+            record["sec_per_iter"] = elapsed / done_iters
+            record["it_per_s"] = done_iters / elapsed if elapsed > 0 else math.inf
+            record["lr"] = g_opt.param_groups[0]["lr"]
+        if callbacks.evaluate and _due(iteration, cfg.eval_every, cfg.iters):
+            record.update(callbacks.evaluate(iteration))
+        if callbacks.sample and _due(iteration, cfg.sample_every, cfg.iters):
+            callbacks.sample(iteration)
+        callbacks.log(record)
+
+    if start == 0:
+        periodic(0, 0.0, 0)  # the untrained generator's figures, for "start vs end"
+
+    t_last, it_last = time.perf_counter(), start
+    iteration = start
+    while iteration < cfg.iters:
+        iteration += 1
+        if cfg.lr_decay:
+            frac = max(0.0, 1.0 - (iteration - 1) / cfg.iters)
+            set_lr(g_opt, base_lr[0] * frac), set_lr(d_opt, base_lr[1] * frac)
+
+        # (1) update the critic n_critic times, each on a fresh real batch and fresh fakes
+        D.requires_grad_(True)
+        for _ in range(cfg.n_critic):
+            batch = batches.next()
+            real, labels = batch if isinstance(batch, tuple) else (batch, None)
+            extra = {} if labels is None else {"labels": labels}
+            z = torch.randn(real.shape[0], z_dim, device=device, generator=rng)
+            with torch.no_grad():
+                fake = G(z, **extra)
+            d_loss, stats = loss.critic_loss(D, real, fake, rng=rng, **extra)
+            d_opt.zero_grad(set_to_none=True)
+            d_loss.backward()
+            d_opt.step()
+            loss.after_critic_step(D)
+            accumulate(stats)
+
+        # (2) update the generator once; the critic's weights are frozen for this step
+        D.requires_grad_(False)
+        extra = {} if labels is None else {"labels": batches.sample_labels(gen_batch, rng)}
+        z = torch.randn(gen_batch, z_dim, device=device, generator=rng)
+        g_loss, stats = loss.generator_loss(D, G(z, **extra), **extra)
+        g_opt.zero_grad(set_to_none=True)
+        g_loss.backward()
+        g_opt.step()
+        accumulate(stats)
+        D.requires_grad_(True)
+
+        # (3) periodic work: log, sample, evaluate, checkpoint
+        callbacks.on_iteration(iteration)
+        stop = callbacks.should_stop()
+        if _due(iteration, cfg.log_every, cfg.iters) or stop:
+            now = time.perf_counter()
+            periodic(iteration, now - t_last, iteration - it_last)
+            t_last, it_last = time.perf_counter(), iteration
+        if callbacks.checkpoint and (_due(iteration, cfg.checkpoint_every, cfg.iters) or stop):
+            callbacks.checkpoint(iteration)
+        if stop:
+            break
+    return iteration

@@ -1,0 +1,203 @@
+"""Run directories: the artefacts of one training run.
+
+Layout::
+
+    RUN_DIR/
+      config.json           every hyperparameter, the tokenizer, versions and the command line
+      metrics.jsonl         one JSON record per logged iteration
+      samples/              decoded samples (text) or PNG grids (image) every --sample-every
+      checkpoints/          checkpoint_<iteration>.safetensors, the newest --keep-checkpoints kept
+      .lock                 pid of the process writing the run (stale locks are recovered)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+from seqgan_gp.checkpoint import atomic_write_text
+from seqgan_gp.errors import UserError
+
+CKPT_RE = re.compile(r"^checkpoint_(\d+)\.safetensors$")
+
+
+def next_run_dir(root: Path, name: str) -> Path:
+    """``root/NNNNN-name`` with NNNNN one more than the highest number already there."""
+    root = Path(root)
+    numbers = [int(p.name[:5]) for p in root.glob("[0-9][0-9][0-9][0-9][0-9]-*")] if root.is_dir() else []
+    return root / f"{max(numbers, default=-1) + 1:05d}-{name}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class RunDir:
+    """A run directory opened for writing by this process."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.samples = self.path / "samples"
+        self.checkpoints = self.path / "checkpoints"
+        self.config_path = self.path / "config.json"
+        self.metrics_path = self.path / "metrics.jsonl"
+        self._lock = self.path / ".lock"
+        self._locked = False
+
+    # -- creation ------------------------------------------------------------------------------
+    @classmethod
+    def create(cls, path: Path, *, overwrite: bool = False) -> "RunDir":
+        """Make a fresh run directory; an existing non-empty one needs ``overwrite``."""
+        path = Path(path)
+        if path.exists() and not path.is_dir():
+            raise UserError(f"--out {path}: exists and is not a directory; choose another --out")
+        if path.is_dir() and any(path.iterdir()):
+            if not overwrite:
+                raise UserError(f"--out {path}: directory already holds a run; use --resume {path} to "
+                                f"continue it, --overwrite to replace it, or another --out")
+            run = cls(path)
+            run.lock()
+            for child in path.iterdir():
+                if child.name != ".lock":
+                    shutil.rmtree(child) if child.is_dir() else child.unlink()
+        else:
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise UserError(f"--out {path}: cannot create the run directory ({exc.strerror}); choose a writable --out") from None
+            run = cls(path)
+            run.lock()
+        run.samples.mkdir(exist_ok=True)
+        run.checkpoints.mkdir(exist_ok=True)
+        return run
+
+    @classmethod
+    def open_existing(cls, path: Path) -> "RunDir":
+        """Open a run directory to resume it."""
+        path = Path(path)
+        run = cls(path)
+        if not run.config_path.is_file():
+            raise UserError(f"--resume {path}: no config.json there; pass the directory of a seqgan_gp run")
+        run.lock()
+        run.samples.mkdir(exist_ok=True)
+        run.checkpoints.mkdir(exist_ok=True)
+        return run
+
+    # -- locking -------------------------------------------------------------------------------
+    def lock(self) -> None:
+        """Take the run's lock file; refuse if a live process holds it, recover a dead one's."""
+        self._check_writable()
+        try:
+            fd = os.open(self._lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                pid = int(self._lock.read_text().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if pid and pid != os.getpid() and _pid_alive(pid):
+                raise UserError(f"{self.path}: another process (pid {pid}) is training in this run "
+                                f"directory; wait for it or choose another --out") from None
+            self._lock.unlink(missing_ok=True)
+            fd = os.open(self._lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        with os.fdopen(fd, "w") as f:
+            f.write(str(os.getpid()))
+        self._locked = True
+
+    def unlock(self) -> None:
+        if self._locked:
+            self._lock.unlink(missing_ok=True)
+            self._locked = False
+
+    def _check_writable(self) -> None:
+        if not os.access(self.path, os.W_OK):
+            raise UserError(f"{self.path}: run directory is not writable; fix its permissions or choose another --out")
+
+    # -- config and metrics ----------------------------------------------------------------------
+    def write_config(self, config: dict) -> None:
+        atomic_write_text(self.config_path, json.dumps(config, indent=2, sort_keys=False) + "\n")
+
+    def read_config(self) -> dict:
+        return read_config(self.path)
+
+    def append_metrics(self, record: dict) -> None:
+        with open(self.metrics_path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def truncate_metrics(self, last_iteration: int) -> None:
+        """Drop records after ``last_iteration`` (and a torn last line) before a resume."""
+        if not self.metrics_path.exists():
+            return
+        keep = [line for line in _read_jsonl(self.metrics_path) if line["iteration"] <= last_iteration]
+        atomic_write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in keep))
+
+    def metrics(self) -> list[dict]:
+        return _read_jsonl(self.metrics_path) if self.metrics_path.exists() else []
+
+    # -- checkpoints -----------------------------------------------------------------------------
+    def checkpoint_path(self, iteration: int) -> Path:
+        return self.checkpoints / f"checkpoint_{iteration:08d}.safetensors"
+
+    def prune_checkpoints(self, keep: int) -> None:
+        """Delete all but the newest ``keep`` checkpoints (called after a new one is on disk)."""
+        if keep <= 0:
+            return
+        for old in list_checkpoints(self.path)[:-keep]:
+            old.unlink(missing_ok=True)
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    records = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a torn last line from a killed process
+    return records
+
+
+def read_config(run_path: Path) -> dict:
+    path = Path(run_path) / "config.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path}: missing; {run_path} is not a seqgan_gp run directory") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: does not parse as JSON ({exc}); restore it from the checkpoint's metadata") from None
+
+
+def list_checkpoints(run_path: Path) -> list[Path]:
+    """Checkpoint files of a run, oldest first."""
+    folder = Path(run_path) / "checkpoints"
+    if not folder.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := CKPT_RE.match(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def latest_checkpoint(run_path: Path) -> Path:
+    found = list_checkpoints(run_path)
+    if not found:
+        raise UserError(f"{run_path}: no checkpoints/checkpoint_*.safetensors in this run; "
+                        f"it stopped before its first checkpoint, so start it again")
+    return found[-1]
+
+
+def resolve_checkpoint(target: Path) -> Path:
+    """A run directory (its newest checkpoint) or a checkpoint file."""
+    target = Path(target)
+    if target.is_dir():
+        return latest_checkpoint(target)
+    if not target.exists():
+        raise UserError(f"{target}: no such run directory or checkpoint file")
+    return target

@@ -1,0 +1,113 @@
+"""Configuration of a text run, its validation, and the named presets.
+
+Paper defaults are gan_language.py's (SPEC.md): batch 64, sequence length 32, DIM 512, 5 residual
+blocks, 10 critic iterations, λ = 10, Adam 1e-4 with betas (0.5, 0.9), 200,000 generator
+iterations, the first 10M sentences, a character vocabulary of at most 2048 ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Optional
+
+from seqgan_gp.errors import UserError
+
+
+def flag(name: str) -> str:
+    """The CLI flag of a config field, for error messages."""
+    return "--" + name.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class TextConfig:
+    corpus: str = "embedded"  # embedded | billion_word | PATH to a UTF-8 text file
+    data_dir: Optional[str] = None  # billion_word: folder holding training-monolingual.tokenized.shuffled/
+    tokenizer: str = "char"  # char (the paper's)
+    iters: int = 200_000  # generator iterations (paper: 200,000)
+    batch_size: int = 64  # sentences per critic and generator step (paper: 64)
+    seq_len: int = 32  # tokens per sentence after truncation/padding (paper: 32)
+    dim: int = 512  # channels of every residual block (paper: 512)
+    blocks: int = 5  # residual blocks in G and in D (paper: 5)
+    kernel: int = 5  # convolution width in the residual blocks (paper: 5)
+    z_dim: int = 128  # noise dimension (paper: 128)
+    critic_iters: int = 10  # critic steps per generator step (paper: 10)
+    lambda_gp: float = 10.0  # gradient penalty weight λ (paper: 10)
+    lr: float = 1e-4  # Adam learning rate for G and D (paper: 1e-4)
+    betas: tuple[float, float] = (0.5, 0.9)  # Adam (β1, β2) (paper: 0.5, 0.9)
+    lr_decay: bool = False  # linear learning-rate decay to 0 (paper's language model: off)
+    vocab_size: int = 2048  # most ids in the vocabulary, unknown included (paper: 2048)
+    max_examples: int = 10_000_000  # sentences read from the corpus (paper: first 10M)
+    embedded_size: int = 100_000  # sentences generated for the embedded corpus
+    seed: int = 0  # seeds weights, noise, ε and batch order
+    log_every: int = 10  # iterations between metrics records and progress updates
+    sample_every: int = 100  # iterations between sample files in samples/ (paper: 100)
+    eval_every: int = 100  # iterations between JS-n evaluations (paper: 100)
+    eval_samples: int = 640  # argmax samples per evaluation (paper: 640)
+    checkpoint_every: int = 1000  # iterations between checkpoints (always one at the end)
+    keep_checkpoints: int = 3  # newest checkpoints kept in checkpoints/
+
+    def __post_init__(self):
+        positive = ["iters", "batch_size", "dim", "blocks", "kernel", "z_dim", "critic_iters",
+                    "max_examples", "embedded_size", "log_every", "eval_samples"]
+        for name in positive:
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise UserError(f"{flag(name)} {value}: must be a whole number of at least 1")
+        for name in ["sample_every", "eval_every", "checkpoint_every", "keep_checkpoints"]:
+            if getattr(self, name) < 0:
+                raise UserError(f"{flag(name)} {getattr(self, name)}: must be 0 (never) or more")
+        if self.seq_len < 2:
+            raise UserError(f"--seq-len {self.seq_len}: a sentence needs at least 2 tokens")
+        if self.vocab_size < 2:
+            raise UserError(f"--vocab-size {self.vocab_size}: the vocabulary needs at least 2 ids (unknown and one token)")
+        if self.kernel % 2 == 0:
+            raise UserError(f"--kernel {self.kernel}: must be odd so 'same' padding keeps the length")
+        if not self.lambda_gp > 0:
+            raise UserError(f"--lambda-gp {self.lambda_gp}: the penalty weight must be positive (paper: 10)")
+        if not self.lr > 0:
+            raise UserError(f"--lr {self.lr}: the learning rate must be positive (paper: 1e-4)")
+        b1, b2 = self.betas
+        if not (0 <= b1 < 1 and 0 <= b2 < 1):
+            raise UserError(f"--betas {b1},{b2}: Adam's betas must lie in [0, 1) (paper: 0.5,0.9)")
+        if self.tokenizer != "char":
+            raise UserError(f"--tokenizer {self.tokenizer}: unknown tokenizer; use char")
+
+    @classmethod
+    def from_dict(cls, doc: dict, source: str) -> "TextConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(doc) - known)
+        if unknown:
+            raise UserError(f"{source}: unknown configuration fields {unknown}; written by another version "
+                            f"of seqgan_gp or edited by hand")
+        doc = dict(doc)
+        if "betas" in doc:
+            doc["betas"] = tuple(doc["betas"])
+        try:
+            return cls(**doc)
+        except TypeError as exc:
+            raise UserError(f"{source}: configuration does not fit ({exc})") from None
+
+
+PRESETS: dict[str, TextConfig] = {
+    # The paper's language model on One Billion Word, every hyperparameter as gan_language.py.
+    "paper": TextConfig(),
+    # Small enough to train on 2 CPU cores in a few minutes on the embedded corpus.
+    "demo": TextConfig(iters=1200, batch_size=32, dim=64, blocks=2, critic_iters=5, lr=4e-4,
+                       seq_len=32, log_every=10, sample_every=200, eval_every=200, eval_samples=640,
+                       checkpoint_every=400, embedded_size=50_000),
+    # Tiny, for tests and smoke checks: seconds on a CPU.
+    "tiny": TextConfig(iters=20, batch_size=16, dim=16, blocks=1, critic_iters=2, seq_len=16,
+                       log_every=5, sample_every=10, eval_every=10, eval_samples=64,
+                       checkpoint_every=10, embedded_size=2000, max_examples=2000),
+}
+
+
+def preset(name: str) -> TextConfig:
+    if name not in PRESETS:
+        raise UserError(f"--preset {name!r}: unknown preset; choose one of {', '.join(PRESETS)}")
+    return PRESETS[name]
+
+
+def with_overrides(base: TextConfig, **overrides) -> TextConfig:
+    """``base`` with every non-None override applied (the CLI passes None for unset flags)."""
+    return replace(base, **{k: v for k, v in overrides.items() if v is not None})

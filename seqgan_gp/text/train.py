@@ -1,0 +1,198 @@
+"""``train-text``: the paper's character-level language GAN from a corpus to a run directory."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+from rich.console import Console
+
+from corpora.tokenizers import tokenizer_from_json
+from seqgan_gp.batches import TokenBatches
+from seqgan_gp.checkpoint import load_checkpoint, module_from_flat
+from seqgan_gp.errors import UserError
+from seqgan_gp.loop import LoopConfig
+from seqgan_gp.losses import WGANGP
+from seqgan_gp.metrics.ngram import NgramCounts, js_n
+from seqgan_gp.provenance import git_commit, versions
+from seqgan_gp.rundir import RunDir, latest_checkpoint, next_run_dir, resolve_checkpoint
+from seqgan_gp.text.config import TextConfig, with_overrides
+from seqgan_gp.text.data import Corpus, check_batch, fingerprint, fit_tokenizer, load_corpus
+from seqgan_gp.text.models import TextCritic, TextGenerator
+from seqgan_gp.text.sampling import generate_ids
+from seqgan_gp.trainer import FitResult, Parts, fit, load_state
+
+KIND = "text"
+RESUME_OVERRIDABLE = ("iters", "log_every", "sample_every", "eval_every", "eval_samples",
+                      "checkpoint_every", "keep_checkpoints")
+
+
+def build_models(cfg: TextConfig, vocab_size: int, device: torch.device):
+    G = TextGenerator(vocab_size=vocab_size, seq_len=cfg.seq_len, dim=cfg.dim, blocks=cfg.blocks,
+                      kernel=cfg.kernel, z_dim=cfg.z_dim).to(device)
+    D = TextCritic(vocab_size=vocab_size, seq_len=cfg.seq_len, dim=cfg.dim, blocks=cfg.blocks,
+                   kernel=cfg.kernel).to(device)
+    return G, D
+
+
+def build_parts(cfg: TextConfig, ids: np.ndarray, vocab_size: int, device: torch.device) -> Parts:
+    """Networks, Adam optimizers, batch source, loss and RNG, all seeded from ``cfg.seed``."""
+    torch.manual_seed(cfg.seed)
+    G, D = build_models(cfg, vocab_size, device)
+    adam = dict(lr=cfg.lr, betas=tuple(cfg.betas), foreach=True)
+    return Parts(G=G, D=D, g_opt=torch.optim.Adam(G.parameters(), **adam),
+                 d_opt=torch.optim.Adam(D.parameters(), **adam),
+                 batches=TokenBatches(ids, vocab_size, cfg.batch_size, cfg.seed, device),
+                 loss=WGANGP(lambda_gp=cfg.lambda_gp), z_dim=cfg.z_dim,
+                 rng=torch.Generator(device=device).manual_seed(cfg.seed + 1))
+
+
+def loop_config(cfg: TextConfig) -> LoopConfig:
+    return LoopConfig(iters=cfg.iters, n_critic=cfg.critic_iters, batch_size=cfg.batch_size,
+                      lr_decay=cfg.lr_decay, log_every=cfg.log_every, sample_every=cfg.sample_every,
+                      eval_every=cfg.eval_every, checkpoint_every=cfg.checkpoint_every)
+
+
+class TextEvaluator:
+    """JS-1..4 of argmax samples against the corpus (the paper's "true" n-gram models), and the
+    share of grammatical samples when the corpus is the embedded grammar."""
+
+    def __init__(self, cfg: TextConfig, G, tokenizer, ids: np.ndarray, corpus: Corpus):
+        self.cfg, self.G, self.tok, self.corpus = cfg, G, tokenizer, corpus
+        self.reference = {n: NgramCounts.from_ids(ids, n, tokenizer.vocab_size) for n in (1, 2, 3, 4)}
+
+    def valid_share(self, ids: np.ndarray) -> float:
+        texts = self.tok.decode(ids, strip_pad=False)
+        ok = [self.corpus.is_valid(t.rstrip(self.tok.pad), not t.endswith(self.tok.pad)) for t in texts]
+        return float(np.mean(ok))
+
+    def __call__(self, iteration: int) -> dict:
+        ids = generate_ids(self.G, self.cfg.eval_samples, seed=self.cfg.seed * 1_000_003 + iteration + 7)
+        out = js_n(ids, self.reference, self.tok.vocab_size)
+        if self.corpus.is_valid is not None:
+            out["valid"] = self.valid_share(ids)
+        return out
+
+
+@dataclass
+class TextRun:
+    run_dir: Path
+    result: FitResult
+    samples: list[str]  # decoded samples of the last iteration
+    first_samples: list[str]
+
+
+def _open_run(cfg_overrides: dict, preset_cfg: TextConfig, out: Optional[Path], resume: Optional[Path],
+              overwrite: bool):
+    """The config, run directory and checkpoint to start from (None for a fresh run)."""
+    if resume is None:
+        cfg = with_overrides(preset_cfg, **cfg_overrides)
+        if out is None:
+            corpus_name = Path(cfg.corpus).stem if cfg.corpus not in ("embedded", "billion_word") else cfg.corpus
+            out = next_run_dir(Path("runs"), f"text-{corpus_name}")
+        return cfg, RunDir.create(out, overwrite=overwrite), None
+    resume = Path(resume)
+    run = RunDir.open_existing(resume)
+    doc = run.read_config()
+    if doc.get("kind") != KIND:
+        run.unlock()
+        raise UserError(f"--resume {resume}: this is a {doc.get('kind')!r} run, not a text run")
+    saved = TextConfig.from_dict(doc.get("config", {}), str(run.config_path))
+    fixed = {k: v for k, v in cfg_overrides.items()
+             if v is not None and k not in RESUME_OVERRIDABLE and getattr(saved, k) != v}
+    if fixed:
+        run.unlock()
+        raise UserError(f"--resume {resume}: {', '.join('--' + k.replace('_', '-') for k in fixed)} differ "
+                        f"from the run's config.json; a resumed run keeps its hyperparameters "
+                        f"(only --iters and the logging intervals may change)")
+    cfg = with_overrides(saved, **{k: v for k, v in cfg_overrides.items() if k in RESUME_OVERRIDABLE})
+    return cfg, run, latest_checkpoint(resume)
+
+
+def train_text(*, preset_cfg: TextConfig, overrides: dict, device: torch.device, console: Console,
+               out: Optional[Path] = None, resume: Optional[Path] = None, overwrite: bool = False,
+               command: Optional[list[str]] = None, show_progress: bool = True) -> TextRun:
+    """Train (or resume) a text WGAN-GP run; returns where it is and its last samples."""
+    cfg, run, ckpt = _open_run(overrides, preset_cfg, out, resume, overwrite)
+    try:
+        return _train(cfg, run, ckpt, device, console, command, show_progress)
+    finally:
+        run.unlock()
+
+
+def _train(cfg, run: RunDir, ckpt, device, console, command, show_progress) -> TextRun:
+    corpus = load_corpus(cfg)
+    if ckpt is None:
+        tok = fit_tokenizer(cfg, corpus)
+    else:
+        _, meta = load_checkpoint(ckpt, kind=KIND)
+        tok = tokenizer_from_json(meta["tokenizer"])
+    ids = tok.encode(corpus.lines)
+    check_batch(cfg, ids, corpus)
+    digest = fingerprint(ids)
+    if ckpt is not None and meta.get("corpus_fingerprint") != digest:
+        raise UserError(f"--resume {run.path}: the corpus {cfg.corpus!r} has changed since the run started "
+                        f"(fingerprint {digest} vs {meta.get('corpus_fingerprint')}); restore it or start a new run")
+    if corpus.replaced_bytes:
+        console.print(f"[yellow]{cfg.corpus}: {corpus.replaced_bytes} undecodable bytes replaced by U+FFFD")
+
+    parts = build_parts(cfg, ids, tok.vocab_size, device)
+    start = 0
+    meta_doc = {"config": asdict(cfg), "tokenizer": tok.to_json(), "corpus_fingerprint": digest}
+    if ckpt is not None:
+        start = load_state(ckpt, parts, kind=KIND)["iteration"]
+        run.truncate_metrics(start)
+        console.print(f"resuming {run.path} from iteration {start} ({ckpt.name})")
+    run.write_config({"kind": KIND, **meta_doc, "device": str(device), "versions": versions(),
+                      "git_commit": git_commit(), "command": command,
+                      "corpus_stats": {"sentences": len(ids), "heldout": len(corpus.heldout),
+                                       "vocab_size": tok.vocab_size}})
+
+    evaluator = TextEvaluator(cfg, parts.G, tok, ids, corpus)
+    first: list[str] = []
+    last: list[str] = []
+
+    def sample(iteration: int) -> None:
+        texts = tok.decode(generate_ids(parts.G, 64, seed=cfg.seed))  # fixed z: watch one batch improve
+        (run.samples / f"samples_{iteration:08d}.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
+        if not first:
+            first.extend(texts)
+        last[:] = texts
+
+    console.print(f"[bold]train-text[/] {cfg.corpus}: {len(ids):,} sentences, vocabulary {tok.vocab_size}, "
+                  f"DIM {cfg.dim}, {cfg.blocks} blocks, {cfg.critic_iters} critic steps, "
+                  f"device {device}, run {run.path}")
+    result = fit(run=run, parts=parts, loop_cfg=loop_config(cfg), kind=KIND, meta=meta_doc,
+                 console=console, start=start, keep_checkpoints=cfg.keep_checkpoints,
+                 sample=sample if cfg.sample_every else None, evaluate=evaluator if cfg.eval_every else None,
+                 show_progress=show_progress)
+    if not last:
+        sample(result.iteration)
+    return TextRun(run.path, result, last, first)
+
+
+def load_generator(target: Path, device: torch.device):
+    """The generator and tokenizer of a run directory (its newest checkpoint) or checkpoint file."""
+    path = resolve_checkpoint(Path(target))
+    tensors, meta = load_checkpoint(path, kind=KIND)
+    try:
+        cfg = TextConfig.from_dict(meta["config"], str(path))
+        tok = tokenizer_from_json(meta["tokenizer"])
+    except (KeyError, ValueError) as exc:
+        raise UserError(f"{path}: checkpoint metadata lacks a usable config or tokenizer ({exc})") from None
+    G, _ = build_models(cfg, tok.vocab_size, device)
+    module_from_flat("G", G, tensors, path)
+    return G, tok, cfg, meta
+
+
+def sample_text(target: Path, *, n: int, seed: int, temperature: float, device: torch.device) -> list[str]:
+    """``n`` decoded sentences from a text checkpoint (argmax unless ``temperature`` > 0)."""
+    if n < 1:
+        raise UserError(f"-n {n}: ask for at least one sample")
+    if temperature < 0:
+        raise UserError(f"--temperature {temperature}: must be 0 (argmax, the paper's) or positive")
+    G, tok, _, _ = load_generator(target, device)
+    return tok.decode(generate_ids(G, n, seed=seed, temperature=temperature))
