@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import click
 
-from commands.text import sample_cmd, train_text_cmd
+from commands.sample import sample_cmd
+from commands.text import train_text_cmd
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})

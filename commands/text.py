@@ -1,4 +1,4 @@
-"""``train-text`` and ``sample``."""
+"""``train-text``."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import click
 
 from commands.common import console, device_option, loop_options, run_options, seed_option, user_errors
 from seqgan_gp.device import resolve_device
+from seqgan_gp.losses import LOSSES
 from seqgan_gp.text.config import PRESETS, preset
-from seqgan_gp.text.train import sample_text, train_text
+from seqgan_gp.text.train import train_text
 
 
 @click.command("train-text")
@@ -27,6 +28,10 @@ from seqgan_gp.text.train import sample_text, train_text
 @click.option("--blocks", type=int, help="Residual blocks in generator and critic (paper: 5).")
 @click.option("--vocab-size", type=int, help="Most ids in the character vocabulary, unknown included (paper: 2048).")
 @click.option("--max-examples", type=int, help="Sentences read from the corpus (paper: 10000000).")
+@click.option("--loss", type=click.Choice(LOSSES), default=None,
+              help="Objective [preset: wgan-gp]. Others bring their paper optimizer defaults: wgan (clipping, "
+                   "RMSProp 5e-5, 5 critic steps), dcgan (Adam 2e-4, 1 step), lsgan (RMSProp 1e-4, 1 step).")
+@click.option("--clip", type=float, help="Weight clipping bound c for --loss wgan (paper: 0.01).")
 @click.option("--eval-samples", type=int, help="Argmax samples per JS-n evaluation (paper: 640).")
 @loop_options
 @seed_option
@@ -56,29 +61,3 @@ def train_text_cmd(preset_name, device, out, resume, overwrite, **overrides):
     con.print("samples (argmax, fixed noise):")
     for text in run.samples[:8]:
         con.print(f"  {text}", markup=False)
-
-
-@click.command("sample")
-@click.argument("target", type=click.Path(path_type=str))
-@click.option("-n", "n", type=int, default=50, show_default=True, help="How many samples.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the noise (and of sampling).")
-@click.option("--temperature", type=float, default=0.0, show_default=True,
-              help="0 takes the argmax per position (the paper's decoding); > 0 samples from softmax(logits/T).")
-@click.option("--out", "out_file", type=click.Path(path_type=str), default=None,
-              help="Write the samples to this file instead of standard output.")
-@device_option
-@user_errors
-def sample_cmd(target, n, seed, temperature, out_file, device):
-    """Print decoded samples from a run directory (its newest checkpoint) or a checkpoint file.
-
-    \b
-    Examples:
-      python cli.py sample runs/00000-text-embedded -n 20
-      python cli.py sample runs/00000-text-embedded/checkpoints/checkpoint_00001200.safetensors --temperature 0.7
-    """
-    texts = sample_text(Path(target), n=n, seed=seed, temperature=temperature, device=resolve_device(device))
-    body = "\n".join(texts) + "\n"
-    if out_file:
-        Path(out_file).write_text(body, encoding="utf-8")
-    else:
-        click.echo(body, nl=False)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Optional
 
 from seqgan_gp.errors import UserError
+from seqgan_gp.losses import LOSS_DEFAULTS, LOSSES
 
 
 def flag(name: str) -> str:
@@ -31,7 +32,9 @@ class TextConfig:
     kernel: int = 5  # convolution width in the residual blocks (paper: 5)
     z_dim: int = 128  # noise dimension (paper: 128)
     critic_iters: int = 10  # critic steps per generator step (paper: 10)
+    loss: str = "wgan-gp"  # wgan-gp | wgan-gp-one-sided | wgan | dcgan | lsgan (paper: wgan-gp)
     lambda_gp: float = 10.0  # gradient penalty weight λ (paper: 10)
+    clip: float = 0.01  # weight clipping bound c for --loss wgan (paper: 0.01)
     lr: float = 1e-4  # Adam learning rate for G and D (paper: 1e-4)
     betas: tuple[float, float] = (0.5, 0.9)  # Adam (β1, β2) (paper: 0.5, 0.9)
     lr_decay: bool = False  # linear learning-rate decay to 0 (paper's language model: off)
@@ -69,6 +72,10 @@ class TextConfig:
         b1, b2 = self.betas
         if not (0 <= b1 < 1 and 0 <= b2 < 1):
             raise UserError(f"--betas {b1},{b2}: Adam's betas must lie in [0, 1) (paper: 0.5,0.9)")
+        if self.loss not in LOSSES:
+            raise UserError(f"--loss {self.loss}: unknown loss; choose one of {', '.join(LOSSES)}")
+        if not self.clip > 0:
+            raise UserError(f"--clip {self.clip}: the clipping bound must be positive (paper: 0.01)")
         if self.tokenizer != "char":
             raise UserError(f"--tokenizer {self.tokenizer}: unknown tokenizer; use char")
 
@@ -109,5 +116,15 @@ def preset(name: str) -> TextConfig:
 
 
 def with_overrides(base: TextConfig, **overrides) -> TextConfig:
-    """``base`` with every non-None override applied (the CLI passes None for unset flags)."""
-    return replace(base, **{k: v for k, v in overrides.items() if v is not None})
+    """``base`` with every non-None override applied (the CLI passes None for unset flags).
+
+    Choosing a loss other than WGAN-GP brings that loss's own paper defaults (learning rate, betas,
+    critic steps; SPEC.md) unless the same flags are given explicitly.
+    """
+    given = {k: v for k, v in overrides.items() if v is not None}
+    loss = given.get("loss", base.loss)
+    defaults = LOSS_DEFAULTS.get(loss)
+    if defaults is not None and loss != base.loss:
+        implied = {"lr": defaults.lr, "betas": defaults.betas, "critic_iters": defaults.n_critic}
+        given = {**{k: v for k, v in implied.items() if v is not None}, **given}
+    return replace(base, **given)

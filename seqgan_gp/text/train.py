@@ -15,7 +15,7 @@ from seqgan_gp.batches import TokenBatches
 from seqgan_gp.checkpoint import load_checkpoint, module_from_flat
 from seqgan_gp.errors import UserError
 from seqgan_gp.loop import LoopConfig
-from seqgan_gp.losses import WGANGP
+from seqgan_gp.losses import LOSS_DEFAULTS, make_loss, make_optimizer
 from seqgan_gp.metrics.ngram import NgramCounts, js_n
 from seqgan_gp.provenance import git_commit, versions
 from seqgan_gp.rundir import RunDir, latest_checkpoint, next_run_dir, resolve_checkpoint
@@ -39,14 +39,14 @@ def build_models(cfg: TextConfig, vocab_size: int, device: torch.device):
 
 
 def build_parts(cfg: TextConfig, ids: np.ndarray, vocab_size: int, device: torch.device) -> Parts:
-    """Networks, Adam optimizers, batch source, loss and RNG, all seeded from ``cfg.seed``."""
+    """Networks, optimizers (Adam for WGAN-GP), batch source, loss and RNG, all seeded from ``cfg.seed``."""
     torch.manual_seed(cfg.seed)
     G, D = build_models(cfg, vocab_size, device)
-    adam = dict(lr=cfg.lr, betas=tuple(cfg.betas), foreach=True)
-    return Parts(G=G, D=D, g_opt=torch.optim.Adam(G.parameters(), **adam),
-                 d_opt=torch.optim.Adam(D.parameters(), **adam),
+    opt = LOSS_DEFAULTS[cfg.loss].optimizer
+    return Parts(G=G, D=D, g_opt=make_optimizer(opt, G.parameters(), lr=cfg.lr, betas=cfg.betas),
+                 d_opt=make_optimizer(opt, D.parameters(), lr=cfg.lr, betas=cfg.betas),
                  batches=TokenBatches(ids, vocab_size, cfg.batch_size, cfg.seed, device),
-                 loss=WGANGP(lambda_gp=cfg.lambda_gp), z_dim=cfg.z_dim,
+                 loss=make_loss(cfg.loss, lambda_gp=cfg.lambda_gp, clip=cfg.clip), z_dim=cfg.z_dim,
                  rng=torch.Generator(device=device).manual_seed(cfg.seed + 1))
 
 

@@ -1,0 +1,46 @@
+"""``sample``: decoded text (or image grids) from any run directory or checkpoint file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from commands.common import device_option, user_errors
+from seqgan_gp.checkpoint import load_checkpoint
+from seqgan_gp.device import resolve_device
+from seqgan_gp.errors import UserError
+from seqgan_gp.rundir import resolve_checkpoint
+from seqgan_gp.text.train import sample_text
+
+
+@click.command("sample")
+@click.argument("target", type=click.Path(path_type=str))
+@click.option("-n", "n", type=int, default=50, show_default=True, help="How many samples.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the noise (and of sampling).")
+@click.option("--temperature", type=float, default=0.0, show_default=True,
+              help="Text: 0 takes the argmax per position (the paper's decoding); > 0 samples from softmax(logits/T).")
+@click.option("--out", "out_file", type=click.Path(path_type=str), default=None,
+              help="Write the samples to this file instead of standard output.")
+@device_option
+@user_errors
+def sample_cmd(target, n, seed, temperature, out_file, device):
+    """Samples from a run directory (its newest checkpoint) or a checkpoint file.
+
+    \b
+    Examples:
+      python cli.py sample runs/00000-text-embedded -n 20
+      python cli.py sample runs/00000-text-embedded/checkpoints/checkpoint_00001200.safetensors --temperature 0.7
+    """
+    path = resolve_checkpoint(Path(target))
+    _, meta = load_checkpoint(path)
+    kind = meta.get("kind")
+    if kind == "text":
+        texts = sample_text(path, n=n, seed=seed, temperature=temperature, device=resolve_device(device))
+        body = "\n".join(texts) + "\n"
+        if out_file:
+            Path(out_file).write_text(body, encoding="utf-8")
+        else:
+            click.echo(body, nl=False)
+        return
+    raise UserError(f"{path}: a {kind!r} checkpoint; sample knows text checkpoints")
