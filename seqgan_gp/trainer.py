@@ -12,7 +12,7 @@ import signal
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 import torch
 from rich.console import Console
@@ -115,11 +115,12 @@ def fit(*, run: RunDir, parts: Parts, loop_cfg: LoopConfig, kind: str, meta: dic
         console: Console, start: int = 0, keep_checkpoints: int = 3,
         sample: Optional[Callable[[int], None]] = None,
         evaluate: Optional[Callable[[int], dict]] = None,
-        show_progress: bool = True) -> FitResult:
+        show_progress: bool = True, loggers: Sequence[Callable[[dict], None]] = ()) -> FitResult:
     """Train ``parts`` in ``run`` from ``start`` to ``loop_cfg.iters`` with checkpoints and logs.
 
     ``meta`` (configuration, tokenizer, ...) goes into every checkpoint so that a checkpoint file
-    alone is enough to sample from.
+    alone is enough to sample from. ``loggers`` receive every metrics record after metrics.jsonl
+    (e.g. :class:`seqgan_gp.tensorboard_log.TensorBoardLogger`).
     """
     result = FitResult(iteration=start, stopped_by=None, last_checkpoint=None)
     progress = TrainingProgress(console, total=loop_cfg.iters, start=start, description=kind) if show_progress else None
@@ -127,6 +128,8 @@ def fit(*, run: RunDir, parts: Parts, loop_cfg: LoopConfig, kind: str, meta: dic
     def log(record: dict) -> None:
         run.append_metrics(record)
         result.metrics.append(record)
+        for extra in loggers:
+            extra(record)
         if progress:
             progress.update(record)
 
