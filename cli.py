@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import click
 
+from commands.corpus import prepare_corpus_cmd
+from commands.evaluate import evaluate_cmd
 from commands.sample import sample_cmd
 from commands.text import train_text_cmd
 
@@ -19,6 +21,8 @@ def cli():
 
 cli.add_command(train_text_cmd)
 cli.add_command(sample_cmd)
+cli.add_command(prepare_corpus_cmd)
+cli.add_command(evaluate_cmd)
 
 
 def main():

@@ -20,13 +20,27 @@ from seqgan_gp.text.train import train_text
               help="Base hyperparameters: paper (gan_language.py), demo (minutes on a CPU), tiny (tests). Flags override it.")
 @click.option("--corpus", default=None,
               help="embedded (generated English-like grammar, no download), billion_word (with --data-dir), "
-                   "or PATH to a UTF-8 text file with one sentence a line [preset: embedded].")
+                   "PATH to a .txt (one sentence a line), .jsonl, .csv or .parquet file, a folder of them or a "
+                   "save_to_disk dataset, or hf:NAME[:CONFIG][:SPLIT] (Hugging Face Hub) [preset: embedded].")
 @click.option("--data-dir", type=click.Path(path_type=str), default=None,
               help="billion_word: folder holding training-monolingual.tokenized.shuffled/.")
-@click.option("--seq-len", type=int, help="Characters per sentence after truncation/padding (paper: 32).")
+@click.option("--text-column", default=None,
+              help="Column holding the text in .jsonl/.csv/.parquet/datasets corpora [default: 'text' or the only text column].")
+@click.option("--tokenizer", type=click.Choice(["char", "word", "sentencepiece"]), default=None,
+              help="char (the paper's: most frequent characters), word (most frequent words) or sentencepiece "
+                   "(trained on the corpus with --vocab-size) [preset: char].")
+@click.option("--sp-model-type", type=click.Choice(["unigram", "bpe"]), default=None,
+              help="sentencepiece model [preset: unigram].")
+@click.option("--long-lines", type=click.Choice(["cut", "drop"]), default=None,
+              help="Lines longer than --seq-len tokens: cut (the paper's) or drop [preset: cut].")
+@click.option("--min-tokens", type=int, help="Drop lines with fewer tokens (paper: 0).")
+@click.option("--cache-dir", type=click.Path(path_type=str), default=None,
+              help="Where encoded corpora are cached [default: $SEQGAN_GP_CACHE, else $XDG_CACHE_HOME/seqgan_gp, "
+                   "else ~/.cache/seqgan_gp].")
+@click.option("--seq-len", type=int, help="Tokens per sentence after truncation/padding (paper: 32 characters).")
 @click.option("--dim", type=int, help="Channels of the residual blocks (paper: 512).")
 @click.option("--blocks", type=int, help="Residual blocks in generator and critic (paper: 5).")
-@click.option("--vocab-size", type=int, help="Most ids in the character vocabulary, unknown included (paper: 2048).")
+@click.option("--vocab-size", type=int, help="Most ids in the vocabulary, unknown and pad included (paper: 2048 characters).")
 @click.option("--max-examples", type=int, help="Sentences read from the corpus (paper: 10000000).")
 @click.option("--loss", type=click.Choice(LOSSES), default=None,
               help="Objective [preset: wgan-gp]. Others bring their paper optimizer defaults: wgan (clipping, "
@@ -38,20 +52,22 @@ from seqgan_gp.text.train import train_text
 @device_option
 @run_options
 @user_errors
-def train_text_cmd(preset_name, device, out, resume, overwrite, **overrides):
-    """Train the paper's character-level WGAN-GP language model.
+def train_text_cmd(preset_name, device, out, resume, overwrite, cache_dir, **overrides):
+    """Train the paper's WGAN-GP language model (character level as the paper; word or subword on request).
 
     \b
     Examples:
       python cli.py train-text --preset demo
       python cli.py train-text --corpus billion_word --data-dir ~/data/1-billion-word
       python cli.py train-text --corpus sentences.txt --preset demo --iters 5000
+      python cli.py train-text --preset demo --tokenizer word
+      python cli.py train-text --corpus hf:wikitext:wikitext-2-raw-v1 --tokenizer sentencepiece --vocab-size 4000
       python cli.py train-text --resume runs/00000-text-embedded --iters 4000
     """
     con = console()
     run = train_text(preset_cfg=preset(preset_name), overrides=overrides, device=resolve_device(device),
                      console=con, out=Path(out) if out else None, resume=Path(resume) if resume else None,
-                     overwrite=overwrite, command=sys.argv)
+                     overwrite=overwrite, command=sys.argv, cache_dir=Path(cache_dir) if cache_dir else None)
     res = run.result
     if res.stopped_by is not None:
         con.print(f"[yellow]stopped at iteration {res.iteration}; checkpoint {res.last_checkpoint}\n"

@@ -6,6 +6,7 @@
 As the paper's ``language_helpers.load_dataset`` (SPEC.md): training shards are read in order,
 line by line, each line stripped of its trailing newline, until ``max_examples`` lines (paper:
 10,000,000). Truncation, padding and the vocabulary are the tokenizer's job (corpora.tokenizers).
+The held-out shards are the validation set (BLEU references and held-out JS-n).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Iterator
 
 from corpora import CorpusError
+from corpora.textfile import Chunk, line_chunks
 
 TRAIN_DIR = "training-monolingual.tokenized.shuffled"
 HELDOUT_DIR = "heldout-monolingual.tokenized.shuffled"
@@ -47,16 +49,14 @@ def check_layout(data_dir) -> None:
 
 
 def _lines(paths: list[Path], max_examples: int | None) -> Iterator[str]:
-    n = 0
-    for path in paths:
-        if not path.is_file():
-            continue  # the paper reads whichever shards exist, in order
-        with open(path, encoding="utf-8", errors="replace", newline="\n") as f:
-            for line in f:
-                if max_examples is not None and n >= max_examples:
-                    return
-                yield line[:-1] if line.endswith("\n") else line
-                n += 1
+    for chunk in train_chunks(paths, max_examples):
+        yield from chunk.lines
+
+
+def train_chunks(paths: list[Path], max_examples: int | None) -> Iterator[Chunk]:
+    """The paper's reading, streamed: shards in order (missing ones skipped, as the paper's loop
+    does), every line with only its trailing newline removed, at most ``max_examples`` lines."""
+    return line_chunks([p for p in paths if p.is_file()], max_lines=max_examples, keep_blank=True)
 
 
 def read_train(data_dir: Path, max_examples: int | None = 10_000_000) -> list[str]:

@@ -95,6 +95,23 @@ def log_prob(sentence: str) -> float:
     return math.log(p) if p > 0 else -math.inf
 
 
+def sample_log_prob(text: str, *, truncated: bool = False) -> float:
+    """Exact natural-log probability of a sample under the grammar (−inf if it cannot occur).
+
+    A complete sample is scored as a sentence (:func:`log_prob`). A ``truncated`` one (it filled
+    the whole sequence, so the sentence may have been cut) is scored as the event "a sentence of
+    the grammar begins with ``text``", summed over derivations; a truncated sample that is a
+    whole sentence gets that sentence's probability.
+    """
+    if not truncated or not text or text.endswith("."):
+        return log_prob(text)
+    if not text[:1].isupper():
+        return -math.inf
+    words, _ = _words_of(text)
+    p = _match((START,), words, True)
+    return math.log(p) if p > 0 else -math.inf
+
+
 def is_valid(text: str, *, truncated: bool = False) -> bool:
     """Could ``text`` have come from the grammar?
 

@@ -7,7 +7,9 @@ contiguous n-gram of every row (no begin/end markers; padding counts), p(g) = co
 
 with each KL summed over the n-grams its first argument assigns mass to. Instead of Python tuples
 and dictionaries we encode an n-gram of ids below V as the integer Σ_k id_k·V^k and count codes
-with ``numpy.unique``; the two count tables are merged with ``searchsorted``.
+with ``numpy.unique``; the two count tables are merged with ``searchsorted``. The reference
+model of a large corpus is counted in chunks of rows and merged (:meth:`NgramCounts.from_rows`),
+so memory follows the number of distinct n-grams, not the corpus size.
 """
 
 from __future__ import annotations
@@ -37,6 +39,24 @@ class NgramCounts:
             codes = codes * vocab_size + ids[:, k : L - n + 1 + k]
         uniq, counts = np.unique(codes.ravel(), return_counts=True)
         return cls(uniq, counts)
+
+    @classmethod
+    def from_rows(cls, rows, n: int, vocab_size: int, chunk_rows: int = 250_000) -> "NgramCounts":
+        """Counts over an (N, L) array too large to code at once (e.g. a memory map), chunk by chunk."""
+        total = cls(np.zeros(0, np.int64), np.zeros(0, np.int64))
+        for start in range(0, len(rows), chunk_rows):
+            total = total.merge(cls.from_ids(np.asarray(rows[start : start + chunk_rows]), n, vocab_size))
+        return total
+
+    def merge(self, other: "NgramCounts") -> "NgramCounts":
+        """The counts of both sets of rows together."""
+        if not len(self.codes):
+            return other
+        if not len(other.codes):
+            return self
+        uniq, inverse = np.unique(np.concatenate([self.codes, other.codes]), return_inverse=True)
+        weights = np.concatenate([self.counts, other.counts]).astype(np.float64)  # exact below 2**53
+        return NgramCounts(uniq, np.bincount(inverse, weights, minlength=len(uniq)).astype(np.int64))
 
 
 def _kl_to_mixture(p: NgramCounts, q: NgramCounts) -> float:

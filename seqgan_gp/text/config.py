@@ -13,6 +13,9 @@ from typing import Optional
 from seqgan_gp.errors import UserError
 from seqgan_gp.losses import LOSS_DEFAULTS, LOSSES
 
+TOKENIZERS = ("char", "word", "sentencepiece")
+MAX_VOCAB = 55_108  # largest V with V**4 < 2**63 (n-gram codes of JS-4)
+
 
 def flag(name: str) -> str:
     """The CLI flag of a config field, for error messages."""
@@ -21,9 +24,13 @@ def flag(name: str) -> str:
 
 @dataclass(frozen=True)
 class TextConfig:
-    corpus: str = "embedded"  # embedded | billion_word | PATH to a UTF-8 text file
+    corpus: str = "embedded"  # embedded | billion_word | PATH (.txt/.jsonl/.csv/.parquet, folder) | hf:NAME[:CONFIG][:SPLIT]
     data_dir: Optional[str] = None  # billion_word: folder holding training-monolingual.tokenized.shuffled/
-    tokenizer: str = "char"  # char (the paper's)
+    text_column: Optional[str] = None  # datasets: column holding the text (default "text" or the only text column)
+    tokenizer: str = "char"  # char (the paper's) | word | sentencepiece
+    sp_model_type: str = "unigram"  # sentencepiece: unigram | bpe
+    long_lines: str = "cut"  # cut lines longer than seq_len tokens (the paper's) | drop them
+    min_tokens: int = 0  # drop lines with fewer tokens (paper: 0, every line kept)
     iters: int = 200_000  # generator iterations (paper: 200,000)
     batch_size: int = 64  # sentences per critic and generator step (paper: 64)
     seq_len: int = 32  # tokens per sentence after truncation/padding (paper: 32)
@@ -76,8 +83,17 @@ class TextConfig:
             raise UserError(f"--loss {self.loss}: unknown loss; choose one of {', '.join(LOSSES)}")
         if not self.clip > 0:
             raise UserError(f"--clip {self.clip}: the clipping bound must be positive (paper: 0.01)")
-        if self.tokenizer != "char":
-            raise UserError(f"--tokenizer {self.tokenizer}: unknown tokenizer; use char")
+        if self.tokenizer not in TOKENIZERS:
+            raise UserError(f"--tokenizer {self.tokenizer}: unknown tokenizer; choose {', '.join(TOKENIZERS)}")
+        if self.sp_model_type not in ("unigram", "bpe"):
+            raise UserError(f"--sp-model-type {self.sp_model_type}: choose unigram or bpe")
+        if self.long_lines not in ("cut", "drop"):
+            raise UserError(f"--long-lines {self.long_lines}: choose cut (the paper's) or drop")
+        if self.min_tokens < 0 or self.min_tokens > self.seq_len:
+            raise UserError(f"--min-tokens {self.min_tokens}: must lie between 0 and --seq-len {self.seq_len}")
+        if self.vocab_size > MAX_VOCAB:
+            raise UserError(f"--vocab-size {self.vocab_size}: at most {MAX_VOCAB} (JS-4 codes a 4-gram of ids "
+                            f"as one 64-bit integer, V^4 < 2^63)")
 
     @classmethod
     def from_dict(cls, doc: dict, source: str) -> "TextConfig":

@@ -1,57 +1,219 @@
-"""Reading a text corpus named by ``--corpus`` into sentences and token ids."""
+"""The corpus of a text run: ``--corpus`` through the encoded-corpus cache to memory-mapped ids.
+
+:func:`open_text_data` turns a :class:`TextConfig` into a source (corpora.sources), an encoding
+spec and a cache entry (corpora.cache), showing a rich progress bar while a corpus is encoded for
+the first time. Every problem a user can fix arrives as a ``UserError`` naming the flag.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import io
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import numpy as np
+from rich.console import Console
+from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn,
+                           TransferSpeedColumn)
 
-from corpora import CorpusError, billion_word, grammar, textfile
-from corpora.tokenizers import CharTokenizer
+from corpora import CorpusError
+from corpora.cache import EncodedCorpus, EncodeSpec, StaleCache, default_cache_dir, entry_path, open_entry, prepare
+from corpora.sources import open_source
 from seqgan_gp.errors import UserError
+from seqgan_gp.metrics.ngram import NgramCounts
 from seqgan_gp.text.config import TextConfig
 
-
-@dataclass
-class Corpus:
-    name: str
-    lines: list[str]  # training sentences
-    heldout: list[str]  # validation sentences (may be empty)
-    is_valid: Optional[Callable[[str, bool], bool]] = None  # only for the embedded grammar
-    replaced_bytes: int = 0  # undecodable bytes replaced by U+FFFD
+NGRAM_ORDERS = (1, 2, 3, 4)
+HELDOUT_MAX = 10_000  # validation sentences encoded (BLEU references)
 
 
-def load_corpus(cfg: TextConfig) -> Corpus:
-    """The sentences of ``cfg.corpus``; every user-fixable problem becomes a UserError."""
+def encode_spec(cfg: TextConfig) -> EncodeSpec:
+    return EncodeSpec(tokenizer=cfg.tokenizer, vocab_size=cfg.vocab_size, seq_len=cfg.seq_len,
+                      max_examples=cfg.max_examples if cfg.corpus != "embedded" else None,
+                      model_type=cfg.sp_model_type, long_lines=cfg.long_lines, min_tokens=cfg.min_tokens,
+                      heldout_max=HELDOUT_MAX, seed=cfg.seed)
+
+
+def source_of(cfg: TextConfig):
     try:
-        if cfg.corpus == "embedded":
-            lines = grammar.generate(min(cfg.embedded_size, cfg.max_examples), seed=cfg.seed)
-            heldout = grammar.generate(640, seed=cfg.seed + 1_000_003)
-            return Corpus("embedded", lines, heldout,
-                          is_valid=lambda s, truncated: grammar.is_valid(s, truncated=truncated))
-        if cfg.corpus == "billion_word":
-            lines = billion_word.read_train(cfg.data_dir, cfg.max_examples)
-            return Corpus("billion_word", lines, billion_word.read_heldout(cfg.data_dir, 10_000))
-        path = Path(cfg.corpus)
-        lines, replaced = textfile.read_lines(path, cfg.max_examples)
-        return Corpus(path.stem, lines, [], replaced_bytes=replaced)
+        return open_source(cfg.corpus, data_dir=cfg.data_dir, text_column=cfg.text_column,
+                           embedded_size=min(cfg.embedded_size, cfg.max_examples), seed=cfg.seed)
     except CorpusError as exc:
         raise UserError(str(exc)) from None
 
 
-def fingerprint(ids: np.ndarray) -> str:
-    """A content hash of the encoded corpus; a resumed run checks its corpus has not changed."""
-    return hashlib.sha256(np.ascontiguousarray(ids).tobytes()).hexdigest()[:16]
+def corpus_name(corpus: str) -> str:
+    """Short name of a corpus for run directories."""
+    if corpus in ("embedded", "billion_word"):
+        return corpus
+    if corpus.startswith("hf:"):
+        return corpus[3:].split(":")[0].rstrip("/").split("/")[-1]
+    return Path(corpus).stem or Path(corpus).name
 
 
-def fit_tokenizer(cfg: TextConfig, corpus: Corpus) -> CharTokenizer:
-    return CharTokenizer.fit(corpus.lines, seq_len=cfg.seq_len, vocab_size=cfg.vocab_size)
+class RichProgress:
+    """corpora.cache.Progress on a rich console: one bar per stage, in bytes of raw text."""
+
+    def __init__(self, console: Console, enabled: bool = True):
+        self.console, self.enabled = console, enabled
+        self.progress: Optional[Progress] = None
+        self.task = None
+
+    def stage(self, name, total_bytes):
+        if not self.enabled:
+            return
+        if self.progress is None:
+            self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
+                                     TransferSpeedColumn(), TextColumn("{task.fields[lines]:,} lines"),
+                                     TimeElapsedColumn(), console=self.console)
+            self.progress.start()
+        elif self.task is not None:
+            self.progress.update(self.task, completed=self.progress.tasks[self.task].completed,
+                                 total=self.progress.tasks[self.task].completed)
+        self.task = self.progress.add_task(name, total=total_bytes, lines=0)
+
+    def advance(self, nbytes, nlines):
+        if self.progress is not None and self.task is not None:
+            lines = self.progress.tasks[self.task].fields["lines"] + nlines
+            self.progress.update(self.task, advance=nbytes, lines=lines)
+
+    def note(self, message):
+        self.console.print(f"[yellow]{message}", markup=True, highlight=False)
+
+    def close(self):
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
 
 
-def check_batch(cfg: TextConfig, ids: np.ndarray, corpus: Corpus) -> None:
-    if len(ids) < cfg.batch_size:
-        raise UserError(f"--corpus {cfg.corpus}: only {len(ids)} sentences, fewer than one batch of "
+@dataclass
+class TextData:
+    """A run's encoded corpus: training ids, validation ids, tokenizer, statistics."""
+
+    corpus: str  # the --corpus value
+    encoded: EncodedCorpus
+
+    @property
+    def tokenizer(self):
+        return self.encoded.tokenizer
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self.encoded.train  # (N, L) memory map
+
+    @property
+    def heldout(self) -> Optional[np.ndarray]:
+        return self.encoded.heldout
+
+    @property
+    def fingerprint(self) -> str:
+        return self.encoded.fingerprint
+
+    @property
+    def stats(self) -> dict:
+        return self.encoded.stats
+
+    @property
+    def is_grammar(self) -> bool:
+        return self.corpus == "embedded"
+
+    def references(self, limit: int = HELDOUT_MAX) -> tuple[np.ndarray, str]:
+        """Rows to score BLEU against: the validation set, else the first training sentences."""
+        if self.heldout is not None:
+            return np.asarray(self.heldout[:limit]), "heldout"
+        return np.asarray(self.ids[:limit]), "train"
+
+    def reference_ngrams(self, console: Optional[Console] = None) -> dict[int, NgramCounts]:
+        """The paper's "true" n-gram models: counts over ALL training rows, cached in the entry."""
+        path = self.encoded.path / "ngrams.npz"
+        V = self.tokenizer.vocab_size
+        try:
+            with np.load(path) as z:
+                if str(z["digest"]) == self.fingerprint:
+                    return {n: NgramCounts(z[f"codes{n}"], z[f"counts{n}"]) for n in NGRAM_ORDERS}
+        except (OSError, KeyError, ValueError, EOFError):
+            pass
+        t0 = time.perf_counter()
+        counts = {n: NgramCounts.from_rows(self.ids, n, V) for n in NGRAM_ORDERS}
+        arrays = {"digest": np.array(self.fingerprint)}
+        for n, c in counts.items():
+            arrays[f"codes{n}"], arrays[f"counts{n}"] = c.codes, c.counts
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        tmp = path.with_name(f".ngrams.{hashlib.sha1(str(time.time()).encode()).hexdigest()[:8]}.npz")
+        try:
+            tmp.write_bytes(buf.getvalue())
+            tmp.replace(path)
+        except OSError:
+            tmp.unlink(missing_ok=True)  # a read-only cache: counts are recomputed next time
+        if console is not None and time.perf_counter() - t0 > 2:
+            console.print(f"n-gram reference counts of {len(self.ids):,} sentences: {time.perf_counter() - t0:.1f} s "
+                          f"(cached in {path})")
+        return counts
+
+
+def open_text_data(cfg: TextConfig, *, console: Console, cache_dir: Optional[Path] = None,
+                   show_progress: bool = True, force: bool = False) -> TextData:
+    """Encode (or open from the cache) the corpus of ``cfg``."""
+    source = source_of(cfg)
+    progress = RichProgress(console, enabled=show_progress)
+    try:
+        encoded = prepare(source, encode_spec(cfg), cache_dir, force=force, progress=progress)
+    except CorpusError as exc:
+        message = str(exc)
+        raise UserError(message if message.startswith("--") else f"--corpus {cfg.corpus}: {message}") from None
+    except OSError as exc:
+        where = cache_dir or default_cache_dir()
+        raise UserError(f"--cache-dir {where}: cannot write the encoded corpus ({exc.strerror or exc}); "
+                        f"free disk space or choose another --cache-dir") from None
+    finally:
+        progress.close()
+    if encoded.built and encoded.stats.get("replaced"):
+        console.print(f"[yellow]{cfg.corpus}: {encoded.stats['replaced']} undecodable byte sequences "
+                      f"replaced by U+FFFD")
+    return TextData(cfg.corpus, encoded)
+
+
+def open_cached_text_data(cfg: TextConfig, cache_dir: Optional[Path] = None) -> Optional[TextData]:
+    """The cached encoding of ``cfg``'s corpus without reading the corpus (None if not cached)."""
+    try:
+        source = source_of(cfg)
+        found = open_entry(entry_path(source, encode_spec(cfg), cache_dir or default_cache_dir()), None)
+    except (UserError, StaleCache, CorpusError, OSError):
+        return None
+    return TextData(cfg.corpus, found) if found is not None else None
+
+
+def check_batch(cfg: TextConfig, data: TextData) -> None:
+    if len(data.ids) < cfg.batch_size:
+        raise UserError(f"--corpus {cfg.corpus}: only {len(data.ids)} usable sentences, fewer than one batch of "
                         f"--batch-size {cfg.batch_size}; lower --batch-size or use a larger corpus")
+
+
+def check_same_corpus(where: Path, cfg: TextConfig, meta: dict, data: TextData) -> None:
+    """A resumed run must train on the corpus and vocabulary it started with."""
+    if meta.get("corpus_fingerprint") != data.fingerprint:
+        raise UserError(f"--resume {where}: the corpus {cfg.corpus!r} has changed since the run started "
+                        f"(fingerprint {data.fingerprint} vs {meta.get('corpus_fingerprint')}); restore it or "
+                        f"start a new run")
+    check_tokenizer(where, cfg, meta, data)
+
+
+def check_tokenizer(where: Path, cfg: TextConfig, meta: dict, data: TextData) -> None:
+    """The checkpoint's tokenizer must be the one the corpus gives, or ids would mean other tokens."""
+    saved = meta.get("tokenizer") or {}
+    current = data.tokenizer.to_json()
+    if saved != current:
+        raise UserError(f"{where}: tokenizer/vocabulary mismatch between checkpoint and corpus: the checkpoint's "
+                        f"{describe_tokenizer(saved)} differs from the {describe_tokenizer(current)} that "
+                        f"--corpus {cfg.corpus} gives now; restore the corpus the run was trained on")
+
+
+def describe_tokenizer(doc: dict) -> str:
+    kind = doc.get("kind")
+    size = {"char": lambda: len(doc.get("chars", [])) + 1, "word": lambda: len(doc.get("words", [])) + 2}
+    n = size[kind]() if kind in size else "?"
+    return f"{kind} tokenizer ({n} ids, seq_len {doc.get('seq_len')})" if kind in size else f"{kind} tokenizer"

@@ -16,11 +16,11 @@ from seqgan_gp.checkpoint import load_checkpoint, module_from_flat
 from seqgan_gp.errors import UserError
 from seqgan_gp.loop import LoopConfig
 from seqgan_gp.losses import LOSS_DEFAULTS, make_loss, make_optimizer
-from seqgan_gp.metrics.ngram import NgramCounts, js_n
 from seqgan_gp.provenance import git_commit, versions
 from seqgan_gp.rundir import RunDir, latest_checkpoint, next_run_dir, resolve_checkpoint
 from seqgan_gp.text.config import TextConfig, with_overrides
-from seqgan_gp.text.data import Corpus, check_batch, fingerprint, fit_tokenizer, load_corpus
+from seqgan_gp.text.data import check_batch, check_same_corpus, corpus_name, open_text_data
+from seqgan_gp.text.evaluate import TextEvaluator
 from seqgan_gp.text.models import TextCritic, TextGenerator
 from seqgan_gp.text.sampling import generate_ids
 from seqgan_gp.trainer import FitResult, Parts, fit, load_state
@@ -56,27 +56,6 @@ def loop_config(cfg: TextConfig) -> LoopConfig:
                       eval_every=cfg.eval_every, checkpoint_every=cfg.checkpoint_every)
 
 
-class TextEvaluator:
-    """JS-1..4 of argmax samples against the corpus (the paper's "true" n-gram models), and the
-    share of grammatical samples when the corpus is the embedded grammar."""
-
-    def __init__(self, cfg: TextConfig, G, tokenizer, ids: np.ndarray, corpus: Corpus):
-        self.cfg, self.G, self.tok, self.corpus = cfg, G, tokenizer, corpus
-        self.reference = {n: NgramCounts.from_ids(ids, n, tokenizer.vocab_size) for n in (1, 2, 3, 4)}
-
-    def valid_share(self, ids: np.ndarray) -> float:
-        texts = self.tok.decode(ids, strip_pad=False)
-        ok = [self.corpus.is_valid(t.rstrip(self.tok.pad), not t.endswith(self.tok.pad)) for t in texts]
-        return float(np.mean(ok))
-
-    def __call__(self, iteration: int) -> dict:
-        ids = generate_ids(self.G, self.cfg.eval_samples, seed=self.cfg.seed * 1_000_003 + iteration + 7)
-        out = js_n(ids, self.reference, self.tok.vocab_size)
-        if self.corpus.is_valid is not None:
-            out["valid"] = self.valid_share(ids)
-        return out
-
-
 @dataclass
 class TextRun:
     run_dir: Path
@@ -91,8 +70,7 @@ def _open_run(cfg_overrides: dict, preset_cfg: TextConfig, out: Optional[Path], 
     if resume is None:
         cfg = with_overrides(preset_cfg, **cfg_overrides)
         if out is None:
-            corpus_name = Path(cfg.corpus).stem if cfg.corpus not in ("embedded", "billion_word") else cfg.corpus
-            out = next_run_dir(Path("runs"), f"text-{corpus_name}")
+            out = next_run_dir(Path("runs"), f"text-{corpus_name(cfg.corpus)}")
         return cfg, RunDir.create(out, overwrite=overwrite), None
     resume = Path(resume)
     run = RunDir.open_existing(resume)
@@ -114,30 +92,26 @@ def _open_run(cfg_overrides: dict, preset_cfg: TextConfig, out: Optional[Path], 
 
 def train_text(*, preset_cfg: TextConfig, overrides: dict, device: torch.device, console: Console,
                out: Optional[Path] = None, resume: Optional[Path] = None, overwrite: bool = False,
-               command: Optional[list[str]] = None, show_progress: bool = True) -> TextRun:
-    """Train (or resume) a text WGAN-GP run; returns where it is and its last samples."""
+               command: Optional[list[str]] = None, show_progress: bool = True,
+               cache_dir: Optional[Path] = None) -> TextRun:
+    """Train (or resume) a text WGAN-GP run; returns where it is and its last samples.
+
+    The corpus is encoded once into the cache under ``cache_dir`` (corpora.cache) and read from
+    there as memory-mapped ids."""
     cfg, run, ckpt = _open_run(overrides, preset_cfg, out, resume, overwrite)
     try:
-        return _train(cfg, run, ckpt, device, console, command, show_progress)
+        return _train(cfg, run, ckpt, device, console, command, show_progress, cache_dir)
     finally:
         run.unlock()
 
 
-def _train(cfg, run: RunDir, ckpt, device, console, command, show_progress) -> TextRun:
-    corpus = load_corpus(cfg)
-    if ckpt is None:
-        tok = fit_tokenizer(cfg, corpus)
-    else:
+def _train(cfg, run: RunDir, ckpt, device, console, command, show_progress, cache_dir) -> TextRun:
+    data = open_text_data(cfg, console=console, cache_dir=cache_dir, show_progress=show_progress)
+    if ckpt is not None:
         _, meta = load_checkpoint(ckpt, kind=KIND)
-        tok = tokenizer_from_json(meta["tokenizer"])
-    ids = tok.encode(corpus.lines)
-    check_batch(cfg, ids, corpus)
-    digest = fingerprint(ids)
-    if ckpt is not None and meta.get("corpus_fingerprint") != digest:
-        raise UserError(f"--resume {run.path}: the corpus {cfg.corpus!r} has changed since the run started "
-                        f"(fingerprint {digest} vs {meta.get('corpus_fingerprint')}); restore it or start a new run")
-    if corpus.replaced_bytes:
-        console.print(f"[yellow]{cfg.corpus}: {corpus.replaced_bytes} undecodable bytes replaced by U+FFFD")
+        check_same_corpus(run.path, cfg, meta, data)
+    check_batch(cfg, data)
+    tok, ids, digest = data.tokenizer, data.ids, data.fingerprint
 
     parts = build_parts(cfg, ids, tok.vocab_size, device)
     start = 0
@@ -148,10 +122,11 @@ def _train(cfg, run: RunDir, ckpt, device, console, command, show_progress) -> T
         console.print(f"resuming {run.path} from iteration {start} ({ckpt.name})")
     run.write_config({"kind": KIND, **meta_doc, "device": str(device), "versions": versions(),
                       "git_commit": git_commit(), "command": command,
-                      "corpus_stats": {"sentences": len(ids), "heldout": len(corpus.heldout),
-                                       "vocab_size": tok.vocab_size}})
+                      "corpus_stats": {"sentences": len(ids), "heldout": len(data.heldout) if data.heldout is not None else 0,
+                                       "vocab_size": tok.vocab_size, "cache": str(data.encoded.path),
+                                       **{k: data.stats[k] for k in ("tokens", "unknown", "truncated", "replaced")}}})
 
-    evaluator = TextEvaluator(cfg, parts.G, tok, ids, corpus)
+    evaluator = TextEvaluator(cfg, parts.G, data, console) if cfg.eval_every else None
     first: list[str] = []
     last: list[str] = []
 
@@ -167,7 +142,7 @@ def _train(cfg, run: RunDir, ckpt, device, console, command, show_progress) -> T
                   f"device {device}, run {run.path}")
     result = fit(run=run, parts=parts, loop_cfg=loop_config(cfg), kind=KIND, meta=meta_doc,
                  console=console, start=start, keep_checkpoints=cfg.keep_checkpoints,
-                 sample=sample if cfg.sample_every else None, evaluate=evaluator if cfg.eval_every else None,
+                 sample=sample if cfg.sample_every else None, evaluate=evaluator,
                  show_progress=show_progress)
     if not last:
         sample(result.iteration)

@@ -1,0 +1,62 @@
+"""``evaluate``: the metrics of a run directory or checkpoint, as a table and metrics.json."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from commands.common import console, device_option, user_errors
+from seqgan_gp.checkpoint import load_checkpoint
+from seqgan_gp.device import resolve_device
+from seqgan_gp.errors import UserError
+from seqgan_gp.rundir import resolve_checkpoint
+
+
+def default_out(target: Path, checkpoint: Path) -> Path:
+    """RUN_DIR/metrics.json for a run directory or a checkpoint inside one; else beside the file."""
+    if Path(target).is_dir():
+        return Path(target) / "metrics.json"
+    if checkpoint.parent.name == "checkpoints" and (checkpoint.parent.parent / "config.json").is_file():
+        return checkpoint.parent.parent / "metrics.json"
+    return checkpoint.with_suffix(".metrics.json")
+
+
+@click.command("evaluate")
+@click.argument("target", type=click.Path(path_type=str))
+@click.option("-n", "n", type=int, default=6400, show_default=True, help="Samples to draw (argmax decoding for text).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the samples' noise.")
+@click.option("--out", "out_file", type=click.Path(path_type=str), default=None,
+              help="Where to write the metrics [default: RUN_DIR/metrics.json].")
+@click.option("--cache-dir", type=click.Path(path_type=str), default=None,
+              help="Encoded-corpus cache (text) [default: $SEQGAN_GP_CACHE or ~/.cache/seqgan_gp].")
+@device_option
+@user_errors
+def evaluate_cmd(target, n, seed, out_file, cache_dir, device):
+    """Metrics of a run directory (its newest checkpoint) or a checkpoint file.
+
+    Text: JS-1..4 vs the training corpus, BLEU-2..5 vs held-out sentences, self-BLEU-2..5,
+    distinct n-grams, and for the embedded corpus % valid and the exact NLL under its grammar.
+
+    \b
+    Examples:
+      python cli.py evaluate runs/00000-text-embedded
+      python cli.py evaluate runs/00000-text-embedded/checkpoints/checkpoint_00001200.safetensors -n 640
+    """
+    con = console()
+    path = resolve_checkpoint(Path(target))
+    _, meta = load_checkpoint(path)
+    kind = meta.get("kind")
+    out = Path(out_file) if out_file else default_out(Path(target), path)
+    if kind == "text":
+        from seqgan_gp.text.evaluate import evaluate_text, metrics_table, write_metrics
+
+        doc = evaluate_text(path, n=n, seed=seed, device=resolve_device(device), console=con,
+                            cache_dir=Path(cache_dir) if cache_dir else None)
+        for note in doc["notes"]:
+            con.print(f"[yellow]{note}", markup=True)
+        con.print(metrics_table(doc))
+        write_metrics(doc, out)
+    else:
+        raise UserError(f"{path}: a {kind!r} checkpoint; evaluate knows text checkpoints")
+    con.print(f"metrics written to {out}")
