@@ -61,7 +61,7 @@ def summary_table(data, seconds_open: float) -> Table:
 @click.option("--cache-dir", type=click.Path(path_type=str), default=None,
               help="Cache folder [default: $SEQGAN_GP_CACHE, else $XDG_CACHE_HOME/seqgan_gp, else ~/.cache/seqgan_gp].")
 @click.option("--force", is_flag=True, help="Encode again even when a valid cache entry exists.")
-@click.option("--verify", "check", is_flag=True, help="Also check the full SHA-256 of the cached files (reads them once).")
+@click.option("--verify", "check", is_flag=True, help="Also check the CRC-32 of every cached file in full (reads them once).")
 @user_errors
 def prepare_corpus_cmd(preset_name, cache_dir, force, check, **overrides):
     """Encode a corpus once into memory-mapped token ids (train-text does this on first use).
@@ -83,4 +83,4 @@ def prepare_corpus_cmd(preset_name, cache_dir, force, check, **overrides):
         if bad:
             raise UserError(f"{data.encoded.path}: {', '.join(bad)} damaged (checksum mismatch); run "
                             f"prepare-corpus again with --force")
-        con.print("[green]verified[/]: every cached file matches its SHA-256")
+        con.print("[green]verified[/]: every cached file matches its CRC-32")

@@ -21,8 +21,8 @@ setting. On open the corpus's content fingerprint (see :mod:`corpora.sources`) m
 stored one, or the corpus is re-encoded. An entry is built in a temporary directory and renamed
 into place when complete, so an interrupted build leaves nothing that looks finished. An entry
 written by another cache format version, or whose meta.json is unreadable, whose files have the
-wrong size or whose sampled blocks do not match their checksum, is rebuilt, not trusted (a full
-SHA-256 of each file is stored too; :func:`verify` checks it).
+wrong size or whose sampled blocks do not match their checksum, is rebuilt, not trusted (a CRC-32
+of each whole file is stored too; :func:`verify` checks it).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ import os
 import re
 import shutil
 import time
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional
@@ -42,8 +43,8 @@ import numpy as np
 from corpora import CorpusError
 from corpora.sources import Source
 from corpora.textfile import Chunk
-from corpora.tokenizers import (CharCounts, CharTokenizer, SentencePieceTokenizer, WordCounts, WordTokenizer,
-                                tokenizer_from_json)
+from corpora.tokenizers import (MAX_CODE, CharCounts, CharTokenizer, SentencePieceTokenizer, WordCounts,
+                                WordTokenizer, pad_joined, pad_raw, raw_rows, tokenizer_from_json)
 
 CACHE_VERSION = 1
 ENV_VAR = "SEQGAN_GP_CACHE"
@@ -140,12 +141,12 @@ def sampled_digest(path: Path, blocks: int = 16, block_bytes: int = 4096) -> str
     return h.hexdigest()
 
 
-def _file_sha(path: Path) -> str:
-    h = hashlib.sha256()
+def _file_crc(path: Path) -> int:
+    crc = 0
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(8 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+            crc = zlib.crc32(block, crc)
+    return crc
 
 
 def open_entry(entry: Path, fingerprint: Optional[str]) -> Optional[EncodedCorpus]:
@@ -193,10 +194,10 @@ def open_entry(entry: Path, fingerprint: Optional[str]) -> Optional[EncodedCorpu
 
 
 def verify(enc: EncodedCorpus) -> list[str]:
-    """Files of ``enc`` whose full SHA-256 differs from the one recorded at build time."""
+    """Files of ``enc`` whose full CRC-32 differs from the one recorded at build time."""
     bad = []
     for split, info in enc.meta["arrays"].items():
-        if info is not None and _file_sha(enc.path / info["file"]) != info["sha256"]:
+        if info is not None and _file_crc(enc.path / info["file"]) != info["crc32"]:
             bad.append(info["file"])
     return bad
 
@@ -216,8 +217,8 @@ def _kept(lines: list[str], spec: EncodeSpec, count_tokens) -> list[str]:
 
 def _counted(chunks: Iterator[Chunk], progress: Progress, tally: dict) -> Iterator[Chunk]:
     for chunk in chunks:
-        tally["lines"] += len(chunk.lines)
-        progress.advance(chunk.nbytes, len(chunk.lines))
+        tally["lines"] += chunk.n
+        progress.advance(chunk.nbytes, chunk.n)
         yield chunk
 
 
@@ -244,8 +245,12 @@ def fit_tokenizer(source: Source, spec: EncodeSpec, progress: Progress):
         counts, count_tokens = WordCounts(spec.seq_len), WordTokenizer.count_tokens
     else:
         raise CorpusError(f"--tokenizer {spec.tokenizer}: unknown; choose char, word or sentencepiece")
+    filtering = spec.long_lines != "cut" or spec.min_tokens > 0
     for chunk in chunks:
-        counts.add(_kept(chunk.lines, spec, count_tokens))
+        if filtering:
+            counts.add(_kept(chunk.lines, spec, count_tokens))
+        elif chunk.n:
+            counts.add_joined(chunk.text)
     if tally["lines"] == 0:
         raise CorpusError(EMPTY)
     return counts.tokenizer(spec.vocab_size)
@@ -256,33 +261,178 @@ def _encode(chunks: Iterator[Chunk], tok, spec: EncodeSpec, path: Path, dtype, p
     L = spec.seq_len
     s = {"lines": 0, "rows": 0, "tokens": 0, "unknown": 0, "truncated": 0, "too_short": 0, "too_long": 0,
          "replaced": 0, "raw_bytes": 0}
-    h = hashlib.sha256()
+    crc = 0
     positions = np.arange(L)
     with open(path, "wb") as f:
         for chunk in chunks:
-            progress.advance(chunk.nbytes, len(chunk.lines))
-            s["lines"] += len(chunk.lines)
+            progress.advance(chunk.nbytes, chunk.n)
+            s["lines"] += chunk.n
             s["replaced"] += chunk.replaced
             s["raw_bytes"] += chunk.nbytes
-            if not chunk.lines:
+            if not chunk.n:
                 continue
-            ids, lengths = tok.encode_lengths(chunk.lines)
-            short = lengths < spec.min_tokens
-            long = (lengths > L) & (spec.long_lines == "drop")
-            keep = ~(short | long)
-            s["too_short"] += int(short.sum())
-            s["too_long"] += int((long & ~short).sum())
-            ids, lengths = ids[keep], lengths[keep]
+            ids, lengths = tok.encode_joined(chunk.text)
+            if spec.min_tokens > 0 or spec.long_lines == "drop":
+                short = lengths < spec.min_tokens
+                long = (lengths > L) & (spec.long_lines == "drop")
+                keep = ~(short | long)
+                s["too_short"] += int(short.sum())
+                s["too_long"] += int((long & ~short).sum())
+                ids, lengths = ids[keep], lengths[keep]
             real = positions[None, :] < np.minimum(lengths, L)[:, None]
             s["rows"] += len(ids)
-            s["tokens"] += int(real.sum())
+            s["tokens"] += int(np.minimum(lengths, L).sum())
             s["unknown"] += int(np.count_nonzero((ids == tok.unk_id) & real))
             s["truncated"] += int((lengths > L).sum())
-            data = np.ascontiguousarray(ids, dtype=dtype).tobytes()
+            data = memoryview(np.ascontiguousarray(ids.astype(dtype, copy=False)))
             f.write(data)
-            h.update(data)
-    s["sha256"] = h.hexdigest()
+            crc = zlib.crc32(data, crc)
+    s["crc32"] = crc
     return s
+
+
+class _TooManyCharacters(Exception):
+    """More distinct characters than uint16 provisional ids hold: use the two-pass path."""
+
+
+class _FirstSeenIds:
+    """Provisional ids for code points in order of first appearance (frequency ties break so)."""
+
+    def __init__(self):
+        self.pid_of = np.full(MAX_CODE, -1, dtype=np.int32)
+        self.codes = np.zeros(0, dtype=np.int64)  # code point of each provisional id
+        self.counts = np.zeros(0, dtype=np.int64)
+        self._pair_table, self._pair_table_size = None, -1
+
+    def map(self, rows: np.ndarray) -> np.ndarray:
+        flat = rows.ravel()
+        pids = self.pid_of[flat]
+        missing = np.flatnonzero(pids < 0)
+        for start in range(0, missing.size, 65536):  # positions in order; new codes by first position
+            pos = missing[start : start + 65536]
+            pos = pos[self.pid_of[flat[pos]] < 0]
+            if pos.size:
+                uniq, first = np.unique(flat[pos], return_index=True)
+                new = uniq[np.argsort(first)]
+                self.pid_of[new] = np.arange(len(self.codes), len(self.codes) + len(new))
+                self.codes = np.concatenate([self.codes, new])
+        if missing.size:
+            if len(self.codes) > 65536:
+                raise _TooManyCharacters
+            pids = self.pid_of[flat]
+        self._count(np.bincount(pids, minlength=len(self.codes)))
+        return pids.reshape(rows.shape)
+
+    def _count(self, counts: np.ndarray) -> None:
+        counts[: len(self.counts)] += self.counts
+        self.counts = counts
+
+    def map_raw(self, rows8: np.ndarray, slow: np.ndarray, slow_rows: np.ndarray) -> np.ndarray:
+        """:meth:`map` of :func:`~corpora.tokenizers.raw_rows` output, as uint16 provisional ids.
+
+        When every character is already known (all chunks but the first few) the ASCII rows are
+        read two bytes at a time: one bincount over byte pairs gives the byte counts, and one
+        gather through a 65,536-entry table of provisional-id pairs gives the ids. Otherwise the
+        rows are assembled as code points and take the exact first-seen path of :meth:`map`.
+        """
+        flat = rows8.ravel()
+        odd = flat.size % 2
+        if odd:
+            flat = np.append(flat, np.uint8(0))
+        pairs = flat.view("<u2")
+        pair_counts = np.bincount(pairs, minlength=65536).reshape(256, 256)  # [second byte, first byte]
+        byte_counts = pair_counts.sum(axis=0) + pair_counts.sum(axis=1)
+        byte_counts[0] -= odd
+        if slow.size:
+            byte_counts -= np.bincount(rows8[slow].ravel(), minlength=256)
+        known = self.pid_of[:256]
+        if (known[byte_counts > 0] < 0).any() or (slow.size and (self.pid_of[slow_rows] < 0).any()):
+            rows = rows8.astype(np.uint32)
+            rows[slow] = slow_rows
+            return self.map(rows).astype(np.uint16)
+        if self._pair_table is None or self._pair_table_size != len(self.codes):
+            k = np.maximum(known, 0).astype(np.uint32)
+            v = np.arange(65536, dtype=np.uint32)
+            self._pair_table = k[v & 255] | (k[v >> 8] << 16)
+            self._pair_table_size = len(self.codes)
+        pids = self._pair_table[pairs].view(np.uint16)[: rows8.size].reshape(rows8.shape)
+        counts = np.zeros(len(self.codes), dtype=np.int64)
+        seen = byte_counts > 0
+        counts[known[seen]] = byte_counts[seen]
+        if slow.size:
+            slow_pids = self.pid_of[slow_rows]
+            pids[slow] = slow_pids
+            counts += np.bincount(slow_pids.ravel(), minlength=len(self.codes))
+        self._count(counts)
+        return pids
+
+
+def _encode_chars(chunks: Iterator[Chunk], spec: EncodeSpec, path: Path, progress: Progress):
+    """The paper's character vocabulary and encoding in one pass over the raw text.
+
+    Each chunk's rows (first ``seq_len`` code points, padded) are written at once as provisional
+    ids (first-seen order) while their frequencies are counted; the vocabulary then follows from
+    the counts (ties: first seen, as :class:`CharCounts`), and a pass over the id file on disk
+    (not the text) rewrites provisional ids as final ones. Equal to ``CharCounts`` + ``encode``.
+    """
+    L = spec.seq_len
+    ids = _FirstSeenIds()
+    s = {"lines": 0, "rows": 0, "tokens": 0, "unknown": 0, "truncated": 0, "too_short": 0, "too_long": 0,
+         "replaced": 0, "raw_bytes": 0}
+    with open(path, "wb") as f:
+        for chunk in chunks:
+            progress.advance(chunk.nbytes, chunk.n)
+            s["lines"] += chunk.n
+            s["replaced"] += chunk.replaced
+            s["raw_bytes"] += chunk.nbytes
+            if not chunk.n:
+                continue
+            filtering = spec.min_tokens > 0 or spec.long_lines == "drop"
+            if chunk.raw is not None and not filtering:
+                rows8, lengths, slow, slow_rows = raw_rows(chunk.raw, L, newlines=chunk.newlines,
+                                                            non_ascii=chunk.non_ascii())
+                pids = ids.map_raw(rows8, slow, slow_rows)
+            else:
+                rows, lengths = pad_raw(chunk.raw, L) if chunk.raw is not None else pad_joined(chunk.text, L)
+                if filtering:
+                    short = lengths < spec.min_tokens
+                    long = (lengths > L) & (spec.long_lines == "drop")
+                    keep = ~(short | long)
+                    s["too_short"] += int(short.sum())
+                    s["too_long"] += int((long & ~short).sum())
+                    rows, lengths = rows[keep], lengths[keep]
+                pids = ids.map(rows).astype(np.uint16)
+            s["rows"] += len(pids)
+            s["tokens"] += int(np.minimum(lengths, L).sum())
+            s["truncated"] += int((lengths > L).sum())
+            f.write(memoryview(pids))
+    if s["rows"] == 0:
+        return None, s
+    order = np.lexsort((np.arange(len(ids.codes)), -ids.counts))[: max(spec.vocab_size - 1, 0)]
+    tok = CharTokenizer([chr(int(c)) for c in ids.codes[order]], L)
+    final = np.zeros(len(ids.codes), dtype=np.uint16)
+    final[order] = np.arange(1, len(order) + 1)
+    real = ids.counts.copy()  # occurrences outside the padding
+    pad_pid = ids.pid_of[ord(tok.pad)]
+    if pad_pid >= 0:
+        real[pad_pid] -= s["rows"] * L - s["tokens"]
+    s["unknown"] = int(real[final == 0].sum())
+    dtype = np.dtype("<u2") if tok.vocab_size <= 65536 else np.dtype("<i4")
+    crc = 0
+    progress.stage("writing ids", s["rows"] * L * 2)
+    buf = np.empty(max(1, (4 << 20) // L) * L, dtype=np.uint16)
+    with open(path, "r+b") as f:  # provisional -> final ids, in place, block by block
+        while True:
+            got = f.readinto(memoryview(buf)) // 2
+            if not got:
+                break
+            block = final[buf[:got]]
+            f.seek(-2 * got, os.SEEK_CUR)
+            f.write(memoryview(block))
+            crc = zlib.crc32(memoryview(block), crc)
+            progress.advance(2 * got, got // L)
+    s["crc32"] = crc
+    return tok, s
 
 
 def _clean_stale_builds(cache_dir: Path, name: str) -> None:
@@ -314,14 +464,22 @@ def _build(entry: Path, source: Source, spec: EncodeSpec, fingerprint: str, prog
     tmp.mkdir()
     try:
         t0 = time.perf_counter()
-        tok = fit_tokenizer(source, spec, progress)
-        dtype = np.dtype("<u2") if tok.vocab_size <= 65536 else np.dtype("<i4")
-        progress.stage("encoding", source.size_bytes())
-        train = _encode(source.train(spec.max_examples), tok, spec, tmp / "train.ids", dtype, progress)
+        tok, train = None, None
+        if spec.tokenizer == "char" and spec.vocab_size <= 65536:
+            try:
+                progress.stage("encoding characters", source.size_bytes())
+                tok, train = _encode_chars(source.train(spec.max_examples), spec, tmp / "train.ids", progress)
+            except _TooManyCharacters:
+                progress.note("more than 65,536 distinct characters: counting and encoding in two passes")
+        if train is None:
+            tok = fit_tokenizer(source, spec, progress)
+            progress.stage("encoding", source.size_bytes())
+            train = _encode(source.train(spec.max_examples), tok, spec, tmp / "train.ids", _dtype(tok), progress)
         if train["lines"] == 0:
             raise CorpusError(EMPTY)
         if train["rows"] == 0:
             raise CorpusError(_no_usable_lines(train, spec))
+        dtype = _dtype(tok)
         heldout = None
         if source.has_heldout:
             progress.stage("encoding validation set", None)
@@ -349,8 +507,12 @@ def _build(entry: Path, source: Source, spec: EncodeSpec, fingerprint: str, prog
     return found
 
 
+def _dtype(tok) -> np.dtype:
+    return np.dtype("<u2") if tok.vocab_size <= 65536 else np.dtype("<i4")
+
+
 def _array_info(folder: Path, name: str, s: dict) -> dict:
-    return {"file": name, "rows": s["rows"], "sha256": s["sha256"], "sampled": sampled_digest(folder / name)}
+    return {"file": name, "rows": s["rows"], "crc32": s["crc32"], "sampled": sampled_digest(folder / name)}
 
 
 def _install(tmp: Path, entry: Path) -> None:

@@ -8,9 +8,11 @@ the replacements instead of failing. Memory is one block, whatever the file size
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
+
+import numpy as np
 
 from corpora import CorpusError
 
@@ -18,13 +20,67 @@ BLOCK_BYTES = 8 << 20
 _FFFD = "\ufffd".encode("utf-8")
 
 
-@dataclass
 class Chunk:
-    """Consecutive sentences of a source, with the raw bytes they took and replacements made."""
+    """Consecutive sentences of a source, with the raw bytes they took and replacements made.
 
-    lines: list[str]
-    nbytes: int = 0  # raw bytes read for these lines (progress and MB/s)
-    replaced: int = 0  # undecodable byte sequences replaced by U+FFFD
+    The sentences are available as a list (``lines``), joined by newlines (``text``) or, from the
+    paper's One Billion Word reader, as the raw UTF-8 bytes (``raw``, newline-terminated lines
+    that the character encoder reads without decoding); what is not given is made on demand.
+    """
+
+    def __init__(self, lines: Optional[list[str]] = None, nbytes: int = 0, replaced: int = 0, *,
+                 raw: Optional[bytes] = None, n: Optional[int] = None, newlines: Optional[np.ndarray] = None):
+        self._lines, self._text, self.raw = lines, None, raw
+        self.newlines = newlines  # positions of b"\n" in raw, when the reader found them
+        self.n = len(lines) if lines is not None else n  # number of sentences
+        self.nbytes = nbytes  # raw bytes read for these lines (progress and MB/s)
+        self._replaced = replaced if raw is None else None  # undecodable byte sequences replaced by U+FFFD
+        self._high = None
+
+    @property
+    def replaced(self) -> int:
+        if self._replaced is None:
+            self._replaced = self.non_ascii()[2]
+        return self._replaced
+
+    def non_ascii(self) -> tuple[np.ndarray, list[str], int]:
+        """Raw chunks: (indices of the lines holding a non-ASCII byte, those lines decoded,
+        replacements made). Only these lines need Python-level decoding."""
+        if self._high is None:
+            raw = self.raw
+            if raw.isascii():
+                self._high = (np.zeros(0, np.int64), [], 0)
+            else:
+                b = np.frombuffer(raw, dtype=np.uint8)
+                starts = np.concatenate([[0], self.newlines + 1])
+                ends = np.append(self.newlines, b.size)
+                idx = np.unique(np.searchsorted(self.newlines, np.flatnonzero(b >= 0x80)))
+                # one decode for all of them: a newline never continues a multi-byte sequence, so
+                # each line decodes exactly as it would alone
+                joined = b"\n".join([raw[a:e] for a, e in zip(starts[idx].tolist(), ends[idx].tolist())])
+                text, replaced = _decode(joined)
+                self._high = (idx, text.split("\n"), replaced)
+        return self._high
+
+    @property
+    def lines(self) -> list[str]:
+        if self._lines is None:
+            self._lines = self.text.split("\n") if self.n else []
+        return self._lines
+
+    @lines.setter
+    def lines(self, value: list[str]) -> None:
+        self._lines, self._text, self.raw, self.newlines, self.n = value, None, None, None, len(value)
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            if self.raw is not None:
+                text = self.raw.decode("utf-8", errors="replace")
+                self._text = text[:-1] if text.endswith("\n") else text
+            else:
+                self._text = "\n".join(self._lines)
+        return self._text
 
 
 def _decode(data: bytes) -> tuple[str, int]:
@@ -62,35 +118,51 @@ def line_chunks(paths: Iterable[Path], *, max_lines: Optional[int] = None, keep_
     n = 0
     for path in paths:
         with open(path, "rb") as f:
-            tail = b""
+            pending = b""  # the start of a line longer than a block
             while True:
                 block = f.read(block_bytes)
                 if block:
-                    data = tail + block
-                    cut = data.rfind(b"\n")
+                    cut = block.rfind(b"\n")
                     if cut < 0:
-                        tail = data
+                        pending += block
                         continue
-                    data, tail = data[: cut + 1], data[cut + 1 :]
+                    if cut < len(block) - 1:  # leave the unfinished line for the next read
+                        f.seek(cut + 1 - len(block), os.SEEK_CUR)
+                        block = block[: cut + 1]
+                    data = pending + block if pending else block
+                    pending = b""
                 else:
-                    data, tail = tail, b""
+                    data, pending = pending, b""
                     if not data:
                         break
-                text, replaced = _decode(data)
-                lines = text.split("\n")
-                if lines and lines[-1] == "":
-                    lines.pop()  # the piece after the final newline
-                if not keep_blank:
+                if keep_blank:  # the paper's reading: raw bytes, no per-line work at all
+                    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+                    chunk = Chunk(raw=data, n=len(newlines) + (not data.endswith(b"\n")), nbytes=len(data),
+                                  newlines=newlines)
+                else:
+                    text, replaced = _decode(data)
+                    lines = text.split("\n")
+                    if lines and lines[-1] == "":
+                        lines.pop()  # the piece after the final newline
                     lines = [l[:-1] if l.endswith("\r") else l for l in lines]
-                    lines = [l for l in lines if l.strip()]
-                if max_lines is not None and n + len(lines) >= max_lines:
-                    lines = lines[: max_lines - n]
-                    yield Chunk(lines, len(data), replaced)
+                    chunk = Chunk([l for l in lines if l.strip()], len(data), replaced)
+                if max_lines is not None and n + chunk.n >= max_lines:
+                    if max_lines > n:
+                        yield _first_lines(chunk, max_lines - n)
                     return
-                n += len(lines)
-                yield Chunk(lines, len(data), replaced)
+                n += chunk.n
+                yield chunk
                 if not block:
                     break
+
+
+def _first_lines(chunk: Chunk, k: int) -> Chunk:
+    if chunk.raw is None:
+        chunk.lines = chunk.lines[:k]
+        return chunk
+    ends = chunk.newlines
+    raw = chunk.raw[: ends[k - 1] + 1] if k <= len(ends) else chunk.raw
+    return Chunk(raw=raw, n=k, nbytes=len(raw), newlines=ends[:k])
 
 
 def read_lines(path: Path, max_examples: int | None = None) -> tuple[list[str], int]:

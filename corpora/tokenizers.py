@@ -27,9 +27,10 @@ import base64
 import io
 from collections import Counter
 from itertools import chain
-from typing import Iterable, Sequence
+from typing import Iterable, Optional, Sequence
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 PAD = "`"
 UNK = "unk"  # the paper's name for id 0
@@ -39,10 +40,82 @@ MAX_CODE = 0x110000  # Unicode code points are below this
 KINDS = ("char", "word", "sentencepiece")
 
 
+def pad_joined(text: str, seq_len: int, pad: str = PAD) -> tuple[np.ndarray, np.ndarray]:
+    """Lines joined by "\\n" -> (N, seq_len) uint32 code points, cut/padded, and each line's length.
+
+    One vectorised step for a whole chunk: the text becomes code points in one call, line starts
+    come from the newline positions, and each row gathers its first ``seq_len`` code points.
+    """
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    newlines = np.flatnonzero(codes == 10)
+    starts = np.concatenate([[0], newlines + 1])
+    lengths = np.append(newlines, codes.size) - starts
+    cols = np.arange(seq_len)
+    inside = cols[None, :] < lengths[:, None]
+    idx = np.minimum(starts[:, None] + cols[None, :], max(codes.size - 1, 0))
+    taken = codes[idx] if codes.size else np.zeros(idx.shape, np.uint32)
+    return np.where(inside, taken, np.uint32(ord(pad))), lengths
+
+
+def raw_rows(raw: bytes, seq_len: int, pad: str = PAD, newlines: Optional[np.ndarray] = None, non_ascii=None):
+    """Rows of raw UTF-8 bytes of newline-terminated lines, without decoding them.
+
+    Returns ``(rows8, lengths, slow, slow_rows)``: a line whose first ``seq_len`` bytes are ASCII
+    has those bytes as its first code points, so ``rows8`` (N, seq_len) uint8 gathers them straight
+    from the bytes (padded); the few lines with a non-ASCII byte among them (indices ``slow``) are
+    decoded (U+FFFD for undecodable bytes, as ``bytes.decode(errors="replace")``) into
+    ``slow_rows`` (uint32 code points; their ``rows8`` rows are meaningless). Lengths are exact up
+    to ``seq_len``; a longer line may report its length in bytes (still > seq_len).
+    """
+    if ord(pad) >= 128:
+        raise ValueError("raw_rows needs an ASCII pad character")
+    b = np.frombuffer(raw, dtype=np.uint8)
+    if newlines is None:
+        newlines = np.flatnonzero(b == 10)
+    if raw.endswith(b"\n"):
+        starts = np.concatenate([[0], newlines[:-1] + 1])
+        ends = newlines
+    else:
+        starts = np.concatenate([[0], newlines + 1])
+        ends = np.append(newlines, b.size)
+    lengths = ends - starts
+    inside = np.arange(seq_len)[None, :] < lengths[:, None]
+    windows = sliding_window_view(np.concatenate([b, np.zeros(seq_len, np.uint8)]), seq_len)
+    window = windows[starts]  # (N, seq_len) bytes from each line start, one gather
+    rows8 = np.where(inside, window, np.uint8(ord(pad)))
+    slow = np.zeros(0, dtype=np.int64)
+    slow_rows = np.zeros((0, seq_len), dtype=np.uint32)
+    if not raw.isascii():
+        if non_ascii is not None:  # (line indices, decoded lines) the reader already has
+            high = non_ascii[0]
+            slow = high[(rows8[high] >= 0x80).any(axis=1)]
+        else:
+            slow = np.flatnonzero((rows8 >= 0x80).any(axis=1))
+        if slow.size:
+            if non_ascii is not None:
+                where = np.searchsorted(non_ascii[0], slow)
+                texts = [non_ascii[1][i] for i in where.tolist()]
+            else:
+                texts = [raw[a:e].decode("utf-8", errors="replace")
+                         for a, e in zip(starts[slow].tolist(), ends[slow].tolist())]
+            slow_rows = pad_rows(texts, seq_len, pad)
+            lengths[slow] = [len(t) for t in texts]
+    return rows8, lengths, slow, slow_rows
+
+
+def pad_raw(raw: bytes, seq_len: int, pad: str = PAD) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`pad_joined` for raw UTF-8 bytes of newline-terminated lines (see :func:`raw_rows`)."""
+    rows8, lengths, slow, slow_rows = raw_rows(raw, seq_len, pad)
+    rows = rows8.astype(np.uint32)
+    rows[slow] = slow_rows
+    return rows, lengths
+
+
 def pad_rows(lines: Sequence[str], seq_len: int, pad: str = PAD) -> np.ndarray:
     """Truncate/pad every line to ``seq_len`` characters; returns code points, (N, L) uint32."""
-    joined = "".join(line[:seq_len].ljust(seq_len, pad) for line in lines)
-    return np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).reshape(len(lines), seq_len)
+    if not lines:
+        return np.zeros((0, seq_len), np.uint32)
+    return pad_joined("\n".join(lines), seq_len, pad)[0]
 
 
 def _scatter_rows(flat: np.ndarray, cut: np.ndarray, seq_len: int, pad_id: int) -> np.ndarray:
@@ -97,9 +170,16 @@ class CharTokenizer:
         """(N, seq_len) int32 ids; characters outside the vocabulary become 0."""
         return self._lookup()[pad_rows(lines, self.seq_len, self.pad)]
 
+    def encode_joined(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Ids of lines joined by newlines, and each line's length in tokens before truncation."""
+        rows, lengths = pad_joined(text, self.seq_len, self.pad)
+        return self._lookup()[rows], lengths
+
     def encode_lengths(self, lines: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Ids and each line's length in tokens before truncation."""
-        return self.encode(lines), np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
+        if not lines:
+            return np.zeros((0, self.seq_len), np.int32), np.zeros(0, np.int64)
+        return self.encode_joined("\n".join(lines))
 
     @staticmethod
     def count_tokens(line: str) -> int:
@@ -136,15 +216,25 @@ class CharCounts:
         self.offset = 0
 
     def add(self, lines: Sequence[str]) -> None:
-        if not lines:
-            return
-        codes = pad_rows(lines, self.seq_len, self.pad).ravel()
+        if lines:
+            self.add_joined("\n".join(lines))
+
+    def add_joined(self, text: str) -> None:
+        """Count the padded rows of lines joined by newlines."""
+        codes = pad_joined(text, self.seq_len, self.pad)[0].ravel()
         chunk = np.bincount(codes, minlength=MAX_CODE)
         new = (chunk > 0) & (self.counts == 0)
-        if new.any():
-            pos = np.flatnonzero(new[codes])
-            uniq, idx = np.unique(codes[pos], return_index=True)
-            self.first[uniq] = self.offset + pos[idx]
+        remaining = int(new.sum())
+        start, window = 0, 65536
+        while remaining:  # first positions of new characters: scan windows until all are found
+            part = codes[start : start + window]
+            hit = np.flatnonzero(new[part])
+            if hit.size:
+                uniq, idx = np.unique(part[hit], return_index=True)
+                self.first[uniq] = self.offset + start + hit[idx]
+                new[uniq] = False
+                remaining -= uniq.size
+            start += window
         self.counts += chunk
         self.offset += codes.size
 
@@ -195,6 +285,9 @@ class WordTokenizer:
     def encode(self, lines: Sequence[str]) -> np.ndarray:
         return self.encode_lengths(lines)[0]
 
+    def encode_joined(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        return self.encode_lengths(text.split("\n"))
+
     def decode(self, ids: np.ndarray, *, strip_pad: bool = True) -> list[str]:
         """Words joined by single spaces; trailing padding dropped by default."""
         if self._table is None:
@@ -223,6 +316,9 @@ class WordCounts:
 
     def add(self, lines: Sequence[str]) -> None:
         self.counts.update(chain.from_iterable(map(str.split, lines)))
+
+    def add_joined(self, text: str) -> None:
+        self.counts.update(text.split())  # a newline is whitespace: the same words as line by line
 
     def tokenizer(self, vocab_size: int) -> WordTokenizer:
         special = {WordTokenizer.UNK_TOKEN, WordTokenizer.PAD_TOKEN}
@@ -280,6 +376,9 @@ class SentencePieceTokenizer:
 
     def encode(self, lines: Sequence[str]) -> np.ndarray:
         return self.encode_lengths(lines)[0]
+
+    def encode_joined(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        return self.encode_lengths(text.split("\n"))
 
     def decode(self, ids: np.ndarray, *, strip_pad: bool = True) -> list[str]:
         """Pieces back to text (sentencepiece restores the spaces); padding decodes to nothing."""
