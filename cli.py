@@ -12,6 +12,9 @@ from commands.corpus import prepare_corpus_cmd
 from commands.evaluate import evaluate_cmd
 from commands.sample import sample_cmd
 from commands.text import train_text_cmd
+from commands.toy import train_toy_cmd
+from commands.experiment import experiment_cmd
+from commands.plot import plot_cmd
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
@@ -21,6 +24,9 @@ def cli():
 
 cli.add_command(train_text_cmd)
 cli.add_command(sample_cmd)
+cli.add_command(train_toy_cmd)
+cli.add_command(experiment_cmd)
+cli.add_command(plot_cmd)
 cli.add_command(prepare_corpus_cmd)
 cli.add_command(evaluate_cmd)
 

@@ -50,24 +50,40 @@ def run_options(f):
     return f
 
 
-def loop_options(f):
-    """Hyperparameters of the adversarial loop shared by text, image and toy training."""
-    opts = [
-        click.option("--iters", type=int, help="Generator iterations to train to (text paper: 200000)."),
-        click.option("--batch-size", type=int, help="Examples per critic and generator step (paper: 64)."),
-        click.option("--critic-iters", type=int, help="Critic steps per generator step (paper text: 10, images: 5)."),
-        click.option("--lambda-gp", type=float, help="Gradient penalty weight λ (paper: 10)."),
-        click.option("--lr", type=float, help="Adam learning rate for both networks (paper text: 1e-4)."),
-        click.option("--betas", type=Betas(), help="Adam betas as B1,B2 (paper text: 0.5,0.9)."),
-        click.option("--log-every", type=int, help="Iterations between metrics records (preset value)."),
-        click.option("--sample-every", type=int, help="Iterations between samples written to samples/ (0: never)."),
-        click.option("--eval-every", type=int, help="Iterations between evaluations (0: never)."),
-        click.option("--checkpoint-every", type=int, help="Iterations between checkpoints; one is always written at the end."),
-        click.option("--keep-checkpoints", type=int, help="Newest checkpoints to keep (0: all)."),
-    ]
-    for opt in reversed(opts):
-        f = opt(f)
+LOOP_OPTIONS = {  # flag -> (type, help)
+    "--iters": (int, "Generator iterations to train to (text paper: 200000)."),
+    "--batch-size": (int, "Examples per critic and generator step (paper: 64)."),
+    "--critic-iters": (int, "Critic steps per generator step (paper text: 10, images: 5)."),
+    "--lambda-gp": (float, "Gradient penalty weight λ (paper: 10)."),
+    "--lr": (float, "Adam learning rate for both networks (paper text: 1e-4)."),
+    "--betas": (Betas(), "Adam betas as B1,B2 (paper text: 0.5,0.9)."),
+    "--log-every": (int, "Iterations between metrics records (preset value)."),
+    "--sample-every": (int, "Iterations between samples written to samples/ (0: never)."),
+    "--eval-every": (int, "Iterations between evaluations (0: never)."),
+    "--checkpoint-every": (int, "Iterations between checkpoints; one is always written at the end."),
+    "--keep-checkpoints": (int, "Newest checkpoints to keep (0: all)."),
+}
+
+
+def loop_options(f=None, *, help: dict | None = None, skip: tuple = ()):
+    """Hyperparameters of the adversarial loop shared by text, image and toy training.
+
+    Use as ``@loop_options``, or ``@loop_options(help={"--lambda-gp": "..."}, skip=("--sample-every",))``
+    to quote another model's paper values in the help or leave an option out.
+    """
+    if f is None:
+        return functools.partial(loop_options, help=help, skip=skip)
+    for name, (kind, text) in reversed(LOOP_OPTIONS.items()):
+        if name not in skip:
+            f = click.option(name, type=kind, help=(help or {}).get(name, text))(f)
     return f
+
+
+def tensorboard_option(f):
+    """--tensorboard: also log every metrics record to RUN_DIR/tensorboard/ (optional dependency)."""
+    return click.option("--tensorboard", is_flag=True,
+                        help='Also log every metrics record to RUN_DIR/tensorboard/ '
+                             '(needs: pip install "seqgan_gp[tensorboard]").')(f)
 
 
 def user_errors(f):
