@@ -7,6 +7,7 @@ import sys
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from seqgan_gp.errors import UserError
 
@@ -94,7 +95,8 @@ def user_errors(f):
         try:
             return f(*args, **kwargs)
         except UserError as exc:
-            Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+            Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(str(exc))}", markup=True,
+                                                        soft_wrap=True)  # escape: messages may hold [brackets]
             sys.exit(2)
 
     return wrapper
