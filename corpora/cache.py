@@ -193,6 +193,24 @@ def open_entry(entry: Path, fingerprint: Optional[str]) -> Optional[EncodedCorpu
                          built=False, meta=meta)
 
 
+def find_entry(cache_dir: Path, digest: str) -> Optional[EncodedCorpus]:
+    """The valid entry under ``cache_dir`` whose digest is ``digest`` (a run's corpus fingerprint),
+    found without the corpus itself; None if there is none."""
+    cache_dir = Path(cache_dir)
+    if not cache_dir.is_dir():
+        return None
+    for entry in sorted(cache_dir.iterdir()):
+        if entry.name.startswith(".") or not (entry / "meta.json").is_file():
+            continue
+        try:
+            if json.loads((entry / "meta.json").read_text(encoding="utf-8")).get("digest") != digest:
+                continue
+            return open_entry(entry, None)
+        except (StaleCache, ValueError, OSError, AttributeError):
+            continue
+    return None
+
+
 def verify(enc: EncodedCorpus) -> list[str]:
     """Files of ``enc`` whose full CRC-32 differs from the one recorded at build time."""
     bad = []

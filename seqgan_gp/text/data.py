@@ -20,7 +20,7 @@ from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, Time
                            TransferSpeedColumn)
 
 from corpora import CorpusError
-from corpora.cache import EncodedCorpus, EncodeSpec, StaleCache, default_cache_dir, entry_path, open_entry, prepare
+from corpora.cache import EncodedCorpus, EncodeSpec, default_cache_dir, find_entry, prepare
 from corpora.sources import open_source
 from seqgan_gp.errors import UserError
 from seqgan_gp.metrics.ngram import NgramCounts
@@ -177,13 +177,10 @@ def open_text_data(cfg: TextConfig, *, console: Console, cache_dir: Optional[Pat
     return TextData(cfg.corpus, encoded)
 
 
-def open_cached_text_data(cfg: TextConfig, cache_dir: Optional[Path] = None) -> Optional[TextData]:
-    """The cached encoding of ``cfg``'s corpus without reading the corpus (None if not cached)."""
-    try:
-        source = source_of(cfg)
-        found = open_entry(entry_path(source, encode_spec(cfg), cache_dir or default_cache_dir()), None)
-    except (UserError, StaleCache, CorpusError, OSError):
-        return None
+def open_cached_text_data(cfg: TextConfig, fingerprint: str, cache_dir: Optional[Path] = None) -> Optional[TextData]:
+    """The cached encoding with this corpus fingerprint, found without reading the corpus (which
+    may be gone); None if the cache does not hold it."""
+    found = find_entry(cache_dir or default_cache_dir(), fingerprint) if fingerprint else None
     return TextData(cfg.corpus, found) if found is not None else None
 
 

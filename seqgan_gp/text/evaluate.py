@@ -125,7 +125,7 @@ def describe(name: str) -> str:
 
 def _versions() -> dict:
     out = {}
-    for name in ("numpy", "torch", "sentencepiece", "datasets"):
+    for name in ("numpy", "torch", "sentencepiece", "datasets", "nltk"):  # nltk: what the BLEU tests compare with
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -150,7 +150,7 @@ def evaluate_text(target: Path, *, n: int, seed: int, device: torch.device, cons
     try:
         data = open_text_data(cfg, console=console, cache_dir=cache_dir, show_progress=show_progress)
     except UserError as exc:
-        data = open_cached_text_data(cfg, cache_dir)
+        data = open_cached_text_data(cfg, meta.get("corpus_fingerprint"), cache_dir)
         notes.append(f"corpus unavailable ({exc}); " + ("using its cached encoding" if data is not None else
                      "metrics that need the corpus (JS-n, BLEU) are left out"))
     if data is not None:
