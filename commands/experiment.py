@@ -25,16 +25,16 @@ def _summary(name: str, results: dict) -> Table:
                 bound = nums.get("lipschitz_bound")
                 table.add_row(dataset, method, f"{nums['estimate']:.4g}", f"{per['w1_exact']:.4f}",
                               f"{nums['lipschitz']:.4g}", "-" if bound is None else f"{bound:.4g}")
-    elif name == "gradient-norms":
-        table.add_column("critic")
-        layers = len(next(iter(results["methods"].values()))["log10_grad_norm_per_layer"])
+    elif name == "gradient-norms":  # layers as rows: twelve columns do not fit a terminal
+        methods = results["methods"]
+        table.add_column("hidden layer", justify="right")
+        for method in methods:
+            table.add_column(method.replace("weight clipping ", "clip "), justify="right")
+        layers = len(next(iter(methods.values()))["log10_grad_norm_per_layer"])
         for l in range(layers):
-            table.add_column(f"h{l + 1}", justify="right")
-        table.add_column("spread (decades)", justify="right")
-        for method, nums in results["methods"].items():
-            table.add_row(method, *(f"{v:.1f}" for v in nums["log10_grad_norm_per_layer"]),
-                          f"{nums['log10_spread']:.2f}")
-        table.caption = "log10 ‖∂L_D/∂h_l‖ per hidden layer, input side first"
+            table.add_row(str(l + 1), *(f"{m['log10_grad_norm_per_layer'][l]:.2f}" for m in methods.values()))
+        table.add_row("spread", *(f"{m['log10_spread']:.2f}" for m in methods.values()))
+        table.caption = "log10 ‖∂L_D/∂h_l‖, input side first"
     else:
         for col in ("critic", "weights", "at ±bound", "std", "max |w|"):
             table.add_column(col, justify="left" if col == "critic" else "right")

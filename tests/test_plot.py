@@ -1,0 +1,74 @@
+"""``plot RUN_DIR``: figures of any run's metrics.jsonl."""
+
+import json
+
+from PIL import Image
+
+from cli import cli
+from seqgan_gp.plots import numeric_series
+
+
+def _write_metrics(run, records):
+    run.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps(r) for r in records] + ['{"iteration": 99, "critic_lo']  # a torn last line
+    (run / "metrics.jsonl").write_text("\n".join(lines) + "\n")
+
+
+RECORDS = [
+    {"iteration": 0, "js1": 0.5, "js4": 0.9, "fid": 300.0},
+    {"iteration": 10, "critic_loss": -1.5, "wasserstein": 2.0, "penalty": 0.1, "gen_loss": 0.3, "lr": 1e-4,
+     "sec_per_iter": 0.2, "it_per_s": 5.0, "note": "text is skipped", "flag": True},
+    {"iteration": 20, "critic_loss": -1.0, "wasserstein": 1.5, "penalty": float("nan"), "gen_loss": 0.2,
+     "lr": 1e-4, "sec_per_iter": 0.25, "it_per_s": 4.0, "js1": 0.3, "js4": 0.7, "fid": 120.0},
+]
+
+
+def test_numeric_series_keeps_finite_numbers_per_key():
+    s = numeric_series(RECORDS)
+    assert s["critic_loss"] == ([10, 20], [-1.5, -1.0])
+    assert s["penalty"] == ([10], [0.1])  # NaN dropped
+    assert s["js4"] == ([0, 20], [0.9, 0.7])
+    assert "note" not in s and "flag" not in s and "iteration" not in s and "it_per_s" not in s
+
+
+def test_plot_writes_one_png_per_group_and_per_other_key(cli_runner, tmp_path):
+    run = tmp_path / "run"
+    _write_metrics(run, RECORDS)
+    r = cli_runner.invoke(cli, ["plot", str(run)], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    names = sorted(p.name for p in (run / "plots").iterdir())
+    assert names == ["fid.png", "js.png", "losses.png", "lr.png", "penalty.png", "speed.png", "wasserstein.png"]
+    for name in names:
+        with Image.open(run / "plots" / name) as im:
+            assert im.format == "PNG" and im.size == (640, 400)
+    assert "7 figures from 3 records" in r.output
+
+
+def test_plot_out_folder(cli_runner, tmp_path):
+    run = tmp_path / "run"
+    _write_metrics(run, RECORDS[:1])
+    r = cli_runner.invoke(cli, ["plot", str(run), "--out", str(tmp_path / "figs")], catch_exceptions=False)
+    assert r.exit_code == 0
+    assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == ["fid.png", "js.png"]
+
+
+def test_plot_of_a_real_toy_run(cli_runner, tmp_path):
+    run = tmp_path / "toy"
+    assert cli_runner.invoke(cli, ["train-toy", "--preset", "tiny", "--iters", "10", "--plot-every", "0",
+                                   "--out", str(run)]).exit_code == 0
+    r = cli_runner.invoke(cli, ["plot", str(run)], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    names = {p.name for p in (run / "plots").iterdir()}
+    assert {"losses.png", "wasserstein.png", "penalty.png", "modes.png", "high_quality.png", "lr.png"} <= names
+
+
+def test_plot_errors(cli_runner, tmp_path):
+    r = cli_runner.invoke(cli, ["plot", str(tmp_path / "nope")])
+    assert r.exit_code == 2 and "no such run directory" in r.output
+    (tmp_path / "exp").mkdir()
+    (tmp_path / "exp" / "results.json").write_text("{}")
+    r = cli_runner.invoke(cli, ["plot", str(tmp_path / "exp")])
+    assert r.exit_code == 2 and "experiment runs write their figures" in r.output
+    _write_metrics(tmp_path / "empty", [{"iteration": 0, "note": "x"}])
+    r = cli_runner.invoke(cli, ["plot", str(tmp_path / "empty")])
+    assert r.exit_code == 2 and "no numeric records" in r.output
