@@ -10,6 +10,7 @@ import click
 
 from commands.corpus import prepare_corpus_cmd
 from commands.evaluate import evaluate_cmd
+from commands.image import train_image_cmd
 from commands.sample import sample_cmd
 from commands.text import train_text_cmd
 from commands.toy import train_toy_cmd
@@ -29,6 +30,7 @@ cli.add_command(experiment_cmd)
 cli.add_command(plot_cmd)
 cli.add_command(prepare_corpus_cmd)
 cli.add_command(evaluate_cmd)
+cli.add_command(train_image_cmd)
 
 
 def main():

@@ -30,10 +30,15 @@ def default_out(target: Path, checkpoint: Path) -> Path:
               help="Where to write the metrics [default: RUN_DIR/metrics.json].")
 @click.option("--cache-dir", type=click.Path(path_type=str), default=None,
               help="Encoded-corpus cache (text) [default: $SEQGAN_GP_CACHE or ~/.cache/seqgan_gp].")
+@click.option("--inception-weights", type=click.Path(path_type=str), default=None,
+              help="Images: TorchScript Inception file (inception-2015-12-05.pt) for IS and FID; never downloaded.")
 @device_option
 @user_errors
-def evaluate_cmd(target, n, seed, out_file, cache_dir, device):
+def evaluate_cmd(target, n, seed, out_file, cache_dir, inception_weights, device):
     """Metrics of a run directory (its newest checkpoint) or a checkpoint file.
+
+    Images: SWD x1e3 per Laplacian level vs as many training images and MS-SSIM of sample pairs
+    (the published WGAN-GP 128 protocol), with --inception-weights also IS and FID.
 
     Text: JS-1..4 vs the training corpus, BLEU-2..5 vs held-out sentences, self-BLEU-2..5,
     distinct n-grams, and for the embedded corpus % valid and the exact NLL under its grammar.
@@ -42,6 +47,7 @@ def evaluate_cmd(target, n, seed, out_file, cache_dir, device):
     Examples:
       python cli.py evaluate runs/00000-text-embedded
       python cli.py evaluate runs/00000-text-embedded/checkpoints/checkpoint_00001200.safetensors -n 640
+      python cli.py evaluate runs/00001-image-embedded-cifar-resnet -n 2048
     """
     con = console()
     path = resolve_checkpoint(Path(target))
@@ -57,6 +63,16 @@ def evaluate_cmd(target, n, seed, out_file, cache_dir, device):
             con.print(f"[yellow]{note}", markup=True)
         con.print(metrics_table(doc))
         write_metrics(doc, out)
+    elif kind == "image":
+        from image.evaluate import evaluate_image, metrics_table as image_table
+        from seqgan_gp.text.evaluate import write_metrics
+
+        doc = evaluate_image(path, n=n, seed=seed, device=resolve_device(device), console=con,
+                             inception_weights=inception_weights)
+        for note in doc["notes"]:
+            con.print(f"[yellow]{note}", markup=True)
+        con.print(image_table(doc))
+        write_metrics(doc, out)
     else:
-        raise UserError(f"{path}: a {kind!r} checkpoint; evaluate knows text checkpoints")
+        raise UserError(f"{path}: a {kind!r} checkpoint; evaluate knows text and image checkpoints")
     con.print(f"metrics written to {out}")

@@ -16,21 +16,27 @@ from seqgan_gp.text.train import sample_text
 
 @click.command("sample")
 @click.argument("target", type=click.Path(path_type=str))
-@click.option("-n", "n", type=int, default=50, show_default=True, help="How many samples.")
+@click.option("-n", "n", type=int, default=50, show_default=True,
+              help="How many samples (conditional image models: per class row).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the noise (and of sampling).")
 @click.option("--temperature", type=float, default=0.0, show_default=True,
               help="Text: 0 takes the argmax per position (the paper's decoding); > 0 samples from softmax(logits/T).")
+@click.option("--classes", default=None,
+              help="Conditional image models: the classes to draw, one grid row each, e.g. 0,3,7 [all].")
 @click.option("--out", "out_file", type=click.Path(path_type=str), default=None,
-              help="Write the samples to this file instead of standard output.")
+              help="Write the samples to this file instead of standard output "
+                   "(images: the PNG grid [RUN_DIR/samples/sample_<iteration>_seed<seed>.png]).")
 @device_option
 @user_errors
-def sample_cmd(target, n, seed, temperature, out_file, device):
+def sample_cmd(target, n, seed, temperature, classes, out_file, device):
     """Samples from a run directory (its newest checkpoint) or a checkpoint file.
 
     \b
     Examples:
       python cli.py sample runs/00000-text-embedded -n 20
       python cli.py sample runs/00000-text-embedded/checkpoints/checkpoint_00001200.safetensors --temperature 0.7
+      python cli.py sample runs/00001-image-embedded-cifar-resnet -n 64 --out grid.png
+      python cli.py sample runs/00002-image-cifar10-cifar-resnet -n 10 --classes 0,1,2   # one row per class
     """
     path = resolve_checkpoint(Path(target))
     _, meta = load_checkpoint(path)
@@ -43,4 +49,17 @@ def sample_cmd(target, n, seed, temperature, out_file, device):
         else:
             click.echo(body, nl=False)
         return
-    raise UserError(f"{path}: a {kind!r} checkpoint; sample knows text checkpoints")
+    if kind == "image":
+        from image.train import sample_image
+
+        wanted = None
+        if classes:
+            try:
+                wanted = [int(c) for c in classes.split(",")]
+            except ValueError:
+                raise UserError(f"--classes {classes}: expected class numbers separated by commas, e.g. 0,3,7") from None
+        grid, rows = sample_image(path, n=n, seed=seed, device=resolve_device(device),
+                                  out=Path(out_file) if out_file else None, classes=wanted)
+        click.echo(f"wrote {grid}" + (f" ({rows} class rows)" if rows else ""))
+        return
+    raise UserError(f"{path}: a {kind!r} checkpoint; sample knows text and image checkpoints")

@@ -1,0 +1,90 @@
+"""``train-image``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from commands.common import console, device_option, loop_options, run_options, seed_option, user_errors
+from image.config import DATASETS, PRESETS, paper_config
+from image.models import MODELS
+from seqgan_gp.device import resolve_device
+from seqgan_gp.losses import LOSSES
+
+
+@click.command("train-image")
+@click.option("--model", default=None, type=click.Choice(MODELS),
+              help="[cifar-resnet] cifar-dcgan (gan_cifar.py), cifar-resnet (gan_cifar_resnet.py), resnet64 / dcgan64 / resnet101 "
+                   "(gan_64x64.py), resnet128 (LSUN bedrooms), wgangp128-gn (group-norm critic of the published "
+                   "SWD figures), mnist (gan_mnist.py). Each brings its paper hyperparameters.")
+@click.option("--preset", "preset_name", default="paper", show_default=True, type=click.Choice(sorted(PRESETS)),
+              help="paper: the model's paper settings; demo: small, minutes on a CPU; tiny: seconds (tests). "
+                   "Flags override it.")
+@click.option("--dataset", default=None, type=click.Choice(DATASETS),
+              help="embedded (generated shapes, no download), cifar10, lsun, folder or fashion-mnist [embedded].")
+@click.option("--data-dir", type=click.Path(path_type=str), default=None,
+              help="cifar10: folder holding cifar-10-batches-py/ (or a Hugging Face save_to_disk folder); lsun: an "
+                   "lmdb folder such as bedroom_train_lmdb/ or a folder of images; folder: any folder of images; "
+                   "fashion-mnist: folder of the IDX files [/usr/share/datasets/fashion-mnist].")
+@click.option("--conditional/--unconditional", default=None,
+              help="AC-GAN with class-conditional batch norm (cifar-resnet; the paper's 8.42 run) [unconditional].")
+@click.option("--dim", type=int, help="Network width DIM (paper: 128 CIFAR models, 64 the others).")
+@click.option("--gen-batch-size", type=int, help="Images per generator step (paper: 128 for cifar-resnet, else --batch-size).")
+@click.option("--loss", type=click.Choice(LOSSES), default=None,
+              help="Objective [wgan-gp]. Others bring their paper optimizer defaults (wgan: RMSProp 5e-5 with "
+                   "clipping; dcgan: Adam 2e-4, 1 critic step; lsgan: RMSProp 1e-4, 1 step).")
+@click.option("--clip", type=float, help="Weight clipping bound for --loss wgan (paper: 0.01).")
+@click.option("--lr-decay/--no-lr-decay", default=None,
+              help="Decay the learning rate linearly to 0 over --iters (paper: cifar-resnet only).")
+@click.option("--dequantize/--no-dequantize", default=None,
+              help="Pixels x/256 + U[0,1/128) instead of x/255 (paper: cifar-resnet only).")
+@click.option("--acgan-scale", type=float, help="Weight of the critic's class cross-entropy (paper: 1.0).")
+@click.option("--acgan-scale-g", type=float, help="Weight of the generator's class cross-entropy (paper: 0.1).")
+@click.option("--max-examples", type=int, help="Use only the first N images of the dataset (0: all).")
+@click.option("--embedded-size", type=int, help="Images in the embedded dataset (paper preset: 50000).")
+@click.option("--sample-grid", type=int, help="Samples per PNG grid (paper: 100 cifar-resnet, 128 DCGAN/MNIST, 64 the rest).")
+@click.option("--eval-samples", type=int, help="Generated and real images per SWD / MS-SSIM / IS / FID evaluation.")
+@click.option("--inception-weights", type=click.Path(path_type=str), default=None,
+              help="TorchScript Inception file (inception-2015-12-05.pt) for IS and FID at each evaluation; "
+                   "never downloaded.")
+@loop_options
+@seed_option
+@device_option
+@run_options
+@user_errors
+def train_image_cmd(preset_name, device, out, resume, overwrite, **overrides):
+    """Train one of the paper's image WGAN-GP models (the same loop, losses and checkpoints as text).
+
+    Sample grids from a fixed noise batch go to RUN_DIR/samples/ every --sample-every iterations;
+    SWD x1e3 per Laplacian level and MS-SSIM of sample pairs go to metrics.jsonl every --eval-every.
+
+    \b
+    Examples:
+      python cli.py train-image --preset demo                                  # embedded shapes, CPU
+      python cli.py train-image --dataset fashion-mnist --model mnist --preset demo
+      python cli.py train-image --dataset cifar10 --data-dir ~/data --model cifar-resnet --conditional
+      python cli.py train-image --dataset lsun --data-dir ~/data/bedroom_train_lmdb --model resnet128
+      python cli.py train-image --resume runs/00000-image-embedded-cifar-resnet --iters 2000
+    """
+    from image.train import train_image
+
+    con = console()
+    base = paper_config(overrides["model"] or "cifar-resnet", preset_name)
+    run = train_image(base=base, overrides=overrides, device=resolve_device(device), console=con,
+                      out=Path(out) if out else None, resume=Path(resume) if resume else None,
+                      overwrite=overwrite, command=sys.argv)
+    res = run.result
+    if res.stopped_by is not None:
+        con.print(f"[yellow]stopped at iteration {res.iteration}; checkpoint {res.last_checkpoint}\n"
+                  f"resume with: python cli.py train-image --resume {run.run_dir}")
+        sys.exit(128 + res.stopped_by)
+    con.print(f"[bold]done[/]: iteration {res.iteration}, run directory {run.run_dir}")
+    if run.grids:
+        con.print(f"sample grids: {run.grids[0]} ... {run.grids[-1]}" if len(run.grids) > 1 else f"sample grid: {run.grids[0]}")
+    evals = [m for m in run.metrics if "swd_avg" in m]
+    if evals:
+        first, last = evals[0], evals[-1]
+        con.print(f"SWD x1e3 (avg over levels): {first['swd_avg']:.2f} at iteration {first['iteration']} → "
+                  f"{last['swd_avg']:.2f} at iteration {last['iteration']}; MS-SSIM {last['ms_ssim']:.4f}")

@@ -1,0 +1,184 @@
+"""Configuration of an image run: one dataclass, the paper's defaults per model, and presets.
+
+Paper defaults (SPEC.md):
+
+* cifar-dcgan (gan_cifar.py): DIM 128, batch 64, 5 critic steps, λ 10, Adam 1e-4 (0.5, 0.9),
+  200,000 generator iterations, pixels 2·(x/255 − 0.5), grids of 128 samples.
+* cifar-resnet (gan_cifar_resnet.py): DIM 128, batch 64 (generator batch 128), 5 critic steps,
+  Adam 2e-4 (0, 0.9) decayed linearly to 0 over 100,000 iterations, dequantised pixels
+  2·(x/256 − 0.5) + U[0, 1/128); AC-GAN scales 1.0 (critic) and 0.1 (generator); grids of 100.
+* resnet64, dcgan64, resnet101 (gan_64x64.py): DIM 64, batch 64, 5 critic steps, Adam 1e-4
+  (0, 0.9), 200,000 iterations, grids of 64.
+* resnet128: the 64x64 settings at 128 px (the paper's LSUN bedrooms; the reference code has no
+  LSUN script).
+* wgangp128-gn (mmgeneration WGAN-GP 128): batch 64, Adam 1e-4 (0.5, 0.9), 5 critic steps, λ 10
+  (their LSUN run used λ 50), 160,000 iterations.
+* mnist (gan_mnist.py): DIM 64, batch 50, 5 critic steps, Adam 1e-4 (0.5, 0.9), pixels in [0, 1]
+  and a sigmoid output, grids of 128.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Optional
+
+from image.models import CONDITIONAL_MODELS, MODELS, RESOLUTION
+from seqgan_gp.errors import UserError
+from seqgan_gp.losses import LOSS_DEFAULTS, LOSSES
+
+DATASETS = ("embedded", "cifar10", "lsun", "folder", "fashion-mnist")
+
+
+def flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    model: str = "cifar-resnet"  # one of image.models.MODELS
+    dataset: str = "embedded"  # embedded | cifar10 | lsun | folder | fashion-mnist
+    data_dir: Optional[str] = None  # where the dataset lives (fashion-mnist: Debian's folder by default)
+    conditional: bool = False  # AC-GAN with class-conditional BN (cifar-resnet; paper's 8.42 IS run)
+    dim: int = 128  # width of the networks (paper: 128 CIFAR models, 64 the 64x64 family, 64 MNIST)
+    z_dim: int = 128  # noise dimension (paper: 128)
+    iters: int = 100_000  # generator iterations (paper: 100,000 ResNet CIFAR; 200,000 the others)
+    batch_size: int = 64  # real images per critic step (paper: 64; MNIST 50)
+    gen_batch_size: Optional[int] = 128  # images per generator step (paper ResNet CIFAR: 2 x 64; None = batch)
+    critic_iters: int = 5  # critic steps per generator step (paper: 5)
+    loss: str = "wgan-gp"  # wgan-gp | wgan-gp-one-sided | wgan | dcgan | lsgan
+    lambda_gp: float = 10.0  # gradient penalty weight λ (paper: 10)
+    clip: float = 0.01  # weight clipping bound for --loss wgan (paper: 0.01)
+    lr: float = 2e-4  # Adam learning rate (paper: 2e-4 ResNet CIFAR, 1e-4 the others)
+    betas: tuple[float, float] = (0.0, 0.9)  # Adam (β1, β2) (paper: (0, 0.9) ResNets, (0.5, 0.9) DCGAN/MNIST)
+    lr_decay: bool = True  # linear decay to 0 over --iters (paper: ResNet CIFAR only)
+    acgan_scale: float = 1.0  # weight of the critic's class cross-entropy on real images (paper: 1.0)
+    acgan_scale_g: float = 0.1  # weight of the generator's class cross-entropy (paper: 0.1)
+    dequantize: bool = True  # x/256 + U[0, 1/128) instead of x/255 (paper: ResNet CIFAR only)
+    max_examples: int = 0  # images used from the dataset (0: all)
+    embedded_size: int = 50_000  # images of the embedded dataset (generated on demand)
+    sample_grid: int = 100  # samples in each PNG grid (paper: 100 ResNet CIFAR, 128 DCGAN/MNIST, 64 64x64)
+    seed: int = 0  # seeds weights, noise, ε, dequantisation and batch order
+    log_every: int = 10  # iterations between metrics records
+    sample_every: int = 100  # iterations between sample grids (paper: 100; 200 for 64x64)
+    eval_every: int = 1000  # iterations between SWD / MS-SSIM (and IS / FID) evaluations (paper IS: 1000)
+    eval_samples: int = 2048  # generated (and real) images per evaluation (published SWD: 16,384)
+    inception_weights: Optional[str] = None  # TorchScript Inception file for IS / FID (none: skipped)
+    checkpoint_every: int = 1000  # iterations between checkpoints (always one at the end)
+    keep_checkpoints: int = 3  # newest checkpoints kept
+
+    @property
+    def resolution(self) -> int:
+        return RESOLUTION[self.model]
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.dataset == "fashion-mnist" else 3
+
+    @property
+    def unit_range(self) -> bool:
+        """Pixels in [0, 1] (gan_mnist.py) instead of [-1, 1]."""
+        return self.model == "mnist"
+
+    def __post_init__(self):
+        if self.model not in MODELS:
+            raise UserError(f"--model {self.model}: unknown model; choose one of {', '.join(MODELS)}")
+        if self.dataset not in DATASETS:
+            raise UserError(f"--dataset {self.dataset}: unknown dataset; choose one of {', '.join(DATASETS)}")
+        if self.conditional and self.model not in CONDITIONAL_MODELS:
+            raise UserError(f"--conditional: {self.model} has no conditional variant; use --model "
+                            f"{' or '.join(CONDITIONAL_MODELS)} (the paper's AC-GAN) or drop --conditional")
+        if self.conditional and self.dataset in ("lsun", "folder"):
+            raise UserError(f"--conditional: the {self.dataset} dataset has no class labels; use cifar10, "
+                            f"fashion-mnist or embedded, or drop --conditional")
+        for name in ["dim", "z_dim", "iters", "batch_size", "critic_iters", "embedded_size", "sample_grid",
+                     "log_every", "eval_samples"]:
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise UserError(f"{flag(name)} {value}: must be a whole number of at least 1")
+        if self.gen_batch_size is not None and self.gen_batch_size < 1:
+            raise UserError(f"--gen-batch-size {self.gen_batch_size}: must be at least 1")
+        for name in ["sample_every", "eval_every", "checkpoint_every", "keep_checkpoints", "max_examples"]:
+            if getattr(self, name) < 0:
+                raise UserError(f"{flag(name)} {getattr(self, name)}: must be 0 or more")
+        if self.eval_samples < 2:
+            raise UserError(f"--eval-samples {self.eval_samples}: MS-SSIM needs at least one pair of samples")
+        if not self.lambda_gp > 0:
+            raise UserError(f"--lambda-gp {self.lambda_gp}: the penalty weight must be positive (paper: 10)")
+        if not self.lr > 0:
+            raise UserError(f"--lr {self.lr}: the learning rate must be positive")
+        b1, b2 = self.betas
+        if not (0 <= b1 < 1 and 0 <= b2 < 1):
+            raise UserError(f"--betas {b1},{b2}: Adam's betas must lie in [0, 1)")
+        if self.loss not in LOSSES:
+            raise UserError(f"--loss {self.loss}: unknown loss; choose one of {', '.join(LOSSES)}")
+        if not self.clip > 0:
+            raise UserError(f"--clip {self.clip}: the clipping bound must be positive (paper: 0.01)")
+        if self.acgan_scale < 0 or self.acgan_scale_g < 0:
+            raise UserError("--acgan-scale / --acgan-scale-g must be 0 or more (paper: 1.0 and 0.1)")
+
+    @classmethod
+    def from_dict(cls, doc: dict, source: str) -> "ImageConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(doc) - known)
+        if unknown:
+            raise UserError(f"{source}: unknown configuration fields {unknown}; written by another version "
+                            f"of seqgan_gp or edited by hand")
+        doc = dict(doc)
+        if "betas" in doc:
+            doc["betas"] = tuple(doc["betas"])
+        try:
+            return cls(**doc)
+        except TypeError as exc:
+            raise UserError(f"{source}: configuration does not fit ({exc})") from None
+
+
+_CIFAR_DCGAN = dict(dim=128, iters=200_000, batch_size=64, gen_batch_size=None, lr=1e-4, betas=(0.5, 0.9),
+                    lr_decay=False, dequantize=False, sample_grid=128, sample_every=100)
+_SIXTY_FOUR = dict(dim=64, iters=200_000, batch_size=64, gen_batch_size=None, lr=1e-4, betas=(0.0, 0.9),
+                   lr_decay=False, dequantize=False, sample_grid=64, sample_every=200)
+
+# The paper's settings for each model (SPEC.md); flags override them.
+PAPER: dict[str, ImageConfig] = {
+    "cifar-dcgan": ImageConfig(model="cifar-dcgan", **_CIFAR_DCGAN),
+    "cifar-resnet": ImageConfig(model="cifar-resnet"),
+    "resnet64": ImageConfig(model="resnet64", **_SIXTY_FOUR),
+    "dcgan64": ImageConfig(model="dcgan64", **_SIXTY_FOUR),
+    "resnet101": ImageConfig(model="resnet101", **_SIXTY_FOUR),
+    "resnet128": ImageConfig(model="resnet128", **_SIXTY_FOUR),
+    "wgangp128-gn": ImageConfig(model="wgangp128-gn", **{**_SIXTY_FOUR, "betas": (0.5, 0.9), "iters": 160_000,
+                                                         "sample_every": 1000}),
+    "mnist": ImageConfig(model="mnist", **{**_CIFAR_DCGAN, "dim": 64, "batch_size": 50}),
+}
+
+# Presets scale any model's paper settings down. demo: a few minutes on 2 CPU cores (32 px
+# models); tiny: seconds, for tests and smoke checks.
+PRESETS: dict[str, dict] = {
+    "paper": {},
+    "demo": dict(dim=32, iters=600, batch_size=32, gen_batch_size=None, lr=2e-4, betas=(0.0, 0.9),
+                 lr_decay=False, sample_grid=64, sample_every=100, eval_every=200, eval_samples=512,
+                 checkpoint_every=200, embedded_size=20_000, log_every=10),
+    "tiny": dict(dim=8, iters=4, batch_size=8, gen_batch_size=None, critic_iters=2, sample_grid=16,
+                 sample_every=2, eval_every=2, eval_samples=32, checkpoint_every=2, embedded_size=256,
+                 log_every=2),
+}
+
+
+def paper_config(model: str, preset: str = "paper") -> ImageConfig:
+    """``model``'s paper settings, scaled by ``preset`` (paper, demo or tiny)."""
+    if model not in PAPER:
+        raise UserError(f"--model {model}: unknown model; choose one of {', '.join(MODELS)}")
+    if preset not in PRESETS:
+        raise UserError(f"--preset {preset}: unknown preset; choose one of {', '.join(PRESETS)}")
+    return replace(PAPER[model], **PRESETS[preset])
+
+
+def with_overrides(base: ImageConfig, **overrides) -> ImageConfig:
+    """``base`` with every non-None override applied; a loss other than the base's brings that loss's
+    paper optimizer defaults (learning rate, betas, critic steps) unless given explicitly."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    loss = given.get("loss", base.loss)
+    defaults = LOSS_DEFAULTS.get(loss)
+    if defaults is not None and loss != base.loss:
+        implied = {"lr": defaults.lr, "betas": defaults.betas, "critic_iters": defaults.n_critic}
+        given = {**{k: v for k, v in implied.items() if v is not None}, **given}
+    return replace(base, **given)

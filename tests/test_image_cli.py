@@ -1,0 +1,156 @@
+"""train-image, sample and evaluate end to end on tiny settings; bit-exact resume; conditional rows;
+Fashion-MNIST through the real IDX layout; user errors (exit code 2, one red line)."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from rich.console import Console
+
+from cli import cli
+from image.config import paper_config
+from image.grid import grid_rows, make_grid, to_uint8
+from image.train import load_image_generator, train_image
+from seqgan_gp.checkpoint import load_checkpoint
+from tests.test_image_data import write_cifar, write_idx
+
+
+def invoke(runner, *args):
+    return runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+TINY = ["--preset", "tiny", "--device", "cpu", "--eval-samples", 16]
+
+
+def test_train_image_sample_and_evaluate_end_to_end(cli_runner, tmp_path):
+    out = tmp_path / "run"
+    r = invoke(cli_runner, "train-image", *TINY, "--out", out)
+    assert r.exit_code == 0, r.output
+    assert "done: iteration 4" in r.output and "SWD x1e3" in r.output
+    config = json.loads((out / "config.json").read_text())
+    assert config["kind"] == "image" and config["config"]["model"] == "cifar-resnet" and config["config"]["dim"] == 8
+    assert config["data"]["name"] == "embedded" and config["data"]["classes"] == 10
+    records = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["iteration"] for r in records] == [0, 2, 4]
+    assert {"swd_32", "swd_16", "swd_avg", "ms_ssim"} <= set(records[0])
+    assert {"critic_loss", "wasserstein", "penalty", "gen_loss", "lr"} <= set(records[1])
+    assert records[1]["lr"] == pytest.approx(2e-4 * (1 - 1 / 4))  # linear decay, set at iteration 2
+    grids = sorted((out / "samples").iterdir())
+    assert [g.name for g in grids] == ["samples_00000000.png", "samples_00000002.png", "samples_00000004.png"]
+    with Image.open(grids[-1]) as im:
+        assert im.size == (4 * 32, 4 * 32) and im.mode == "RGB"  # 16 samples: 4 x 4 grid
+
+    r = invoke(cli_runner, "sample", out, "-n", 6, "--seed", 1, "--out", tmp_path / "s.png")
+    assert r.exit_code == 0 and "wrote" in r.output
+    with Image.open(tmp_path / "s.png") as im:
+        assert im.size == (3 * 32, 2 * 32)  # 6 → 2 rows of 3
+    r = invoke(cli_runner, "evaluate", out, "-n", 16)
+    assert r.exit_code == 0, r.output
+    doc = json.loads((out / "metrics.json").read_text())
+    assert doc["kind"] == "image" and doc["samples"] == 16 and doc["metrics"]["swd_avg"] > 0
+    assert 0 <= doc["metrics"]["ms_ssim"] <= 1 and "16 generated vs 16 real" in doc["swd_protocol"]
+    assert "swd_avg" in r.output and "MS-SSIM" in r.output
+
+
+def test_conditional_sampling_draws_the_requested_classes_rows(cli_runner, tmp_path):
+    out = tmp_path / "cond"
+    r = invoke(cli_runner, "train-image", *TINY, "--conditional", "--iters", 2, "--eval-every", 0, "--out", out)
+    assert r.exit_code == 0, r.output
+    r = invoke(cli_runner, "sample", out, "-n", 3, "--classes", "2,5", "--seed", 4, "--out", tmp_path / "rows.png")
+    assert r.exit_code == 0 and "2 class rows" in r.output
+    grid = np.asarray(Image.open(tmp_path / "rows.png"))
+    assert grid.shape == (2 * 32, 3 * 32, 3)
+    G, cfg, _ = load_image_generator(out, torch.device("cpu"))
+    z = torch.randn(6, 128, generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        want = G(z, labels=torch.tensor([2, 2, 2, 5, 5, 5]))
+        other = G(z, labels=torch.tensor([7, 7, 7, 1, 1, 1]))
+    expected = make_grid(to_uint8((want + 1) / 2), rows=2)
+    assert np.array_equal(grid, expected)  # row k is class k's images, left to right
+    assert not np.array_equal(grid, make_grid(to_uint8((other + 1) / 2), rows=2))
+    r = invoke(cli_runner, "sample", out, "--classes", "12")
+    assert r.exit_code == 2
+
+
+def test_an_interrupted_run_resumes_bit_exactly_on_cpu(tmp_path, monkeypatch):
+    from seqgan_gp import trainer
+
+    con = Console(quiet=True)
+    base = paper_config("cifar-resnet", "tiny")  # dequantised pixels, lr decaying over --iters
+    common = dict(conditional=True, eval_every=0, sample_every=0, iters=4, checkpoint_every=0, keep_checkpoints=0)
+    dev = torch.device("cpu")
+    train_image(base=base, overrides=common, device=dev, console=con, out=tmp_path / "a", show_progress=False)
+    calls = []  # a SIGINT after the second generator iteration: the run checkpoints and stops
+    monkeypatch.setattr(trainer.StopFlag, "__call__", lambda self: calls.append(1) or len(calls) >= 2)
+    stopped = train_image(base=base, overrides=common, device=dev, console=con, out=tmp_path / "b", show_progress=False)
+    monkeypatch.undo()
+    assert stopped.result.iteration == 2 and stopped.result.last_checkpoint.name == "checkpoint_00000002.safetensors"
+    train_image(base=base, overrides={}, device=dev, console=con, resume=tmp_path / "b", show_progress=False)
+    ta, ma = load_checkpoint(tmp_path / "a" / "checkpoints" / "checkpoint_00000004.safetensors")
+    tb, mb = load_checkpoint(tmp_path / "b" / "checkpoints" / "checkpoint_00000004.safetensors")
+    assert ta.keys() == tb.keys() and len(ta) > 40
+    assert all(torch.equal(ta[k], tb[k]) for k in ta)  # weights, Adam moments, RNG state
+    assert ma["batches"] == mb["batches"] and ma["optim"] == mb["optim"]
+    drop = ("sec_per_iter", "it_per_s")
+    la = [{k: v for k, v in json.loads(l).items() if k not in drop} for l in (tmp_path / "a" / "metrics.jsonl").open()]
+    lb = [{k: v for k, v in json.loads(l).items() if k not in drop} for l in (tmp_path / "b" / "metrics.jsonl").open()]
+    assert la == lb and [r["iteration"] for r in la] == [0, 2, 4]
+
+
+def test_fashion_mnist_idx_files_with_the_mnist_and_cifar_models(cli_runner, tmp_path):
+    rng = np.random.default_rng(0)
+    write_idx(tmp_path / "fm", rng.integers(0, 256, (40, 28, 28), dtype=np.uint8), rng.integers(0, 10, 40).astype(np.uint8))
+    r = invoke(cli_runner, "train-image", *TINY, "--dataset", "fashion-mnist", "--data-dir", tmp_path / "fm",
+               "--model", "mnist", "--iters", 2, "--out", tmp_path / "m")
+    assert r.exit_code == 0, r.output
+    with Image.open(tmp_path / "m" / "samples" / "samples_00000002.png") as im:
+        assert im.mode == "L" and im.size == (4 * 28, 4 * 28)
+    assert "swd_28" in (tmp_path / "m" / "metrics.jsonl").read_text()
+    r = invoke(cli_runner, "train-image", *TINY, "--dataset", "fashion-mnist", "--data-dir", tmp_path / "fm",
+               "--model", "cifar-dcgan", "--iters", 1, "--eval-every", 0, "--out", tmp_path / "c")
+    assert r.exit_code == 0, r.output
+    G, cfg, _ = load_image_generator(tmp_path / "c", torch.device("cpu"))
+    assert cfg.channels == 1 and G(torch.randn(2, 128)).shape == (2, 1, 32, 32)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--dataset", "cifar10", "--data-dir", "{tmp}"], "cifar-10-batches-py/data_batch_1"),
+    (["--dataset", "cifar10", "--data-dir", "{tmp}/evil"], "refusing to unpickle posix.system"),
+    (["--dataset", "lsun"], "--dataset lsun needs --data-dir"),
+    (["--dataset", "fashion-mnist", "--data-dir", "{tmp}/nowhere"], "train-images-idx3-ubyte.gz"),
+    (["--dataset", "lsun", "--data-dir", "{tmp}", "--conditional"], "has no class labels"),
+    (["--model", "resnet64", "--conditional"], "resnet64 has no conditional variant"),
+    (["--dim", "0"], "--dim 0"),
+    (["--resume", "{tmp}/nothing"], "no config.json"),
+])
+def test_user_errors_exit_2_with_one_line(cli_runner, tmp_path, args, message):
+    class Evil:
+        def __reduce__(self):
+            import os
+            return (os.system, ("true",))
+
+    folder, _ = write_cifar(tmp_path / "evil")
+    import pickle
+    (folder / "data_batch_2").write_bytes(pickle.dumps({b"data": Evil()}, protocol=2))
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    r = cli_runner.invoke(cli, ["train-image", "--preset", "tiny", *args])
+    assert r.exit_code == 2, r.output
+    assert message in r.output.replace("\n", " ")
+
+
+def test_resume_refuses_changed_hyperparameters(cli_runner, tmp_path):
+    r = invoke(cli_runner, "train-image", *TINY, "--iters", 1, "--eval-every", 0, "--out", tmp_path / "r")
+    assert r.exit_code == 0
+    r = cli_runner.invoke(cli, ["train-image", "--resume", str(tmp_path / "r"), "--dim", "16"])
+    assert r.exit_code == 2 and "--dim differ" in r.output
+
+
+def test_grid_layout_is_the_reference_codes():
+    assert [grid_rows(n) for n in (64, 100, 128, 16, 7, 50)] == [8, 10, 8, 4, 1, 5]
+    imgs = np.arange(6)[:, None, None, None] * np.ones((6, 1, 2, 2), np.uint8)  # image k filled with k
+    g = make_grid(imgs.astype(np.uint8))
+    assert g.shape == (4, 6)  # 2 rows x 3 columns of 2x2 images
+    assert g[0, ::2].tolist() == [0, 1, 2] and g[2, ::2].tolist() == [3, 4, 5]
+    assert to_uint8(torch.tensor([0.0, 0.5, 1.0]).view(1, 1, 1, 3)).ravel().tolist() == [0, 127, 255]
