@@ -115,6 +115,23 @@ def test_fashion_mnist_idx_files_with_the_mnist_and_cifar_models(cli_runner, tmp
     assert cfg.channels == 1 and G(torch.randn(2, 128)).shape == (2, 1, 32, 32)
 
 
+def test_loss_flag_and_inception_metrics_during_training(cli_runner, tmp_path):
+    from tests.test_image_metrics import _StandIn
+
+    weights = tmp_path / "standin.pt"
+    torch.jit.save(torch.jit.script(_StandIn()), str(weights))
+    r = invoke(cli_runner, "train-image", *TINY, "--loss", "wgan", "--iters", 1, "--critic-iters", 2,
+               "--inception-weights", weights, "--out", tmp_path / "w")
+    assert r.exit_code == 0, r.output
+    cfg = json.loads((tmp_path / "w" / "config.json").read_text())["config"]
+    assert cfg["loss"] == "wgan" and cfg["lr"] == 5e-5  # the loss's paper optimizer settings
+    tensors, _ = load_checkpoint(tmp_path / "w" / "checkpoints" / "checkpoint_00000001.safetensors")
+    critic = [v for k, v in tensors.items() if k.startswith("D.")]
+    assert max(v.abs().max().item() for v in critic) <= 0.01 + 1e-9  # clipped after every critic step
+    records = [json.loads(l) for l in (tmp_path / "w" / "metrics.jsonl").read_text().splitlines()]
+    assert {"is", "is_std", "fid", "swd_avg", "ms_ssim"} <= set(records[-1]) and records[-1]["is"] >= 1.0
+
+
 @pytest.mark.parametrize("args, message", [
     (["--dataset", "cifar10", "--data-dir", "{tmp}"], "cifar-10-batches-py/data_batch_1"),
     (["--dataset", "cifar10", "--data-dir", "{tmp}/evil"], "refusing to unpickle posix.system"),
