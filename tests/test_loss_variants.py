@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from seqgan_gp.losses import (LOSS_DEFAULTS, LOSSES, DCGANLoss, LSGANLoss, WGANClip, WGANGP, make_loss,
+from seqgan_gp.losses import (LOSS_DEFAULTS, LOSSES, DCGANLoss, LSGANLoss, WGANClip, make_loss,
                               make_optimizer)
 from seqgan_gp.text.config import PRESETS as TEXT_PRESETS
 from seqgan_gp.text.config import with_overrides

@@ -166,14 +166,10 @@ def _input_grad_norms(D, x: torch.Tensor) -> np.ndarray:
     return grad.norm(dim=1).detach().cpu().numpy()
 
 
-def critic_numbers(D, real: np.ndarray, fake: np.ndarray, w1: float, device) -> dict:
-    """How well a critic solves the dual problem W₁ = sup_{‖f‖_L ≤ 1} E f(x) − E f(x̃).
-
-    ``estimate`` is E D(x) − E D(x̃); ``lipschitz`` the largest ‖∇D‖ seen on the 128×128 grid of
-    [−3, 3]² and at the points (a lower bound of D's Lipschitz constant K); ``shape_score`` =
-    estimate / (K · W₁) is 1 for an optimal critic of any scale and small for a critic whose shape
-    misses the data (D/K is 1-Lipschitz, so the score cannot exceed 1 but for the sampling error).
-    """
+def critic_numbers(D, real: np.ndarray, fake: np.ndarray, device) -> dict:
+    """The critic's side of the dual W₁ = sup_{‖f‖_L ≤ 1} E f(x) − E f(x̃): ``estimate`` = E D(x) − E D(x̃),
+    the median gradient norm at the real points, and ``lipschitz``, the largest ‖∇D‖ seen on the
+    128×128 grid of [−3, 3]² and at the points (a lower bound of D's Lipschitz constant)."""
     r = torch.from_numpy(real).to(device)
     f = torch.from_numpy(fake).to(device)
     axis = torch.linspace(-3.0, 3.0, 128, device=device)
@@ -182,8 +178,7 @@ def critic_numbers(D, real: np.ndarray, fake: np.ndarray, w1: float, device) -> 
     lipschitz = float(max(at_real.max(), _input_grad_norms(D, f).max(), _input_grad_norms(D, grid).max()))
     with torch.no_grad():
         estimate = float(D(r).mean() - D(f).mean())
-    return {"estimate": estimate, "grad_norm_median_at_real": float(np.median(at_real)),
-            "lipschitz": lipschitz, "shape_score": estimate / (lipschitz * w1) if lipschitz > 0 else 0.0}
+    return {"estimate": estimate, "grad_norm_median_at_real": float(np.median(at_real)), "lipschitz": lipschitz}
 
 
 # -- the three studies ----------------------------------------------------------------------------
@@ -199,7 +194,7 @@ def clipping_vs_penalty(cfg: StudyConfig, out: Path, device, console: Console) -
         per = results["datasets"][dataset] = {"w1_exact": w1, "methods": {}}
         for i, clip in enumerate(methods):
             D, _ = train_critic(cfg, dataset, clip, device)
-            nums = critic_numbers(D, real, fake, w1, device)
+            nums = critic_numbers(D, real, fake, device)
             if clip is not None:
                 nums["lipschitz_bound"] = math.prod(clip * math.sqrt(l.in_features * l.out_features)
                                                     for l in D.linear_layers())
@@ -209,8 +204,7 @@ def clipping_vs_penalty(cfg: StudyConfig, out: Path, device, console: Console) -
             draw_frame(axes[i][j], axis, values, real[:256], None,
                        f"{dataset}\n{method_name(clip)}")
             console.print(f"  {dataset:12s} {method_name(clip):26s} E D(x) − E D(x̃) {nums['estimate']:+.4g} "
-                          f"(exact W1 {w1:.4f}), max ‖∇D‖ {nums['lipschitz']:.4g}, "
-                          f"shape score {nums['shape_score']:.3f}")
+                          f"(exact W1 {w1:.4f}), max ‖∇D‖ {nums['lipschitz']:.4g}")
     fig.suptitle("Critic value surfaces, generator fixed at real data + N(0, I) (paper Figure 1a)")
     fig.savefig(out / "value_surfaces.png")
     results["figures"] = ["value_surfaces.png"]

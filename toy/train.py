@@ -18,13 +18,12 @@ import numpy as np
 import torch
 from rich.console import Console
 
-from seqgan_gp.checkpoint import load_checkpoint, module_from_flat
 from seqgan_gp.errors import UserError
 from seqgan_gp.loop import LoopConfig
 from seqgan_gp.losses import LOSS_DEFAULTS, make_loss, make_optimizer
 from seqgan_gp.plots import save_group
 from seqgan_gp.provenance import git_commit, versions
-from seqgan_gp.rundir import RunDir, latest_checkpoint, next_run_dir, resolve_checkpoint
+from seqgan_gp.rundir import RunDir, latest_checkpoint, next_run_dir
 from seqgan_gp.tensorboard_log import close_loggers, make_loggers
 from seqgan_gp.trainer import FitResult, Parts, fit, load_state
 from toy.config import ToyConfig, toy_config
@@ -194,15 +193,3 @@ def _train(cfg: ToyConfig, run: RunDir, ckpt, device, console, command, show_pro
     save_group(records, "losses", loss_plot)
     return ToyRun(run.path, result, evals[0], evals[-1], frames, loss_plot)
 
-
-def load_toy_generator(target: Path, device: torch.device):
-    """The generator and config of a toy run directory (its newest checkpoint) or checkpoint file."""
-    path = resolve_checkpoint(Path(target))
-    tensors, meta = load_checkpoint(path, kind=KIND)
-    try:
-        cfg = ToyConfig.from_dict(meta["config"], str(path))
-    except (KeyError, ValueError) as exc:
-        raise UserError(f"{path}: checkpoint metadata lacks a usable config ({exc})") from None
-    G = ToyGenerator(cfg.dim).to(device)
-    module_from_flat("G", G, tensors, path)
-    return G, cfg
