@@ -87,8 +87,7 @@ enc = prepare(billion_word_source({data!r}), EncodeSpec(tokenizer="char", vocab_
               max_examples=10_000_000), {cache!r}, force=True)
 seconds = time.perf_counter() - t0
 print(json.dumps({{"seconds": seconds, "rows": int(enc.train.shape[0]), "vocab": enc.tokenizer.vocab_size,
-                  "crc32": enc.meta["arrays"]["train"]["crc32"],
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+                  "crc32": enc.meta["arrays"]["train"]["crc32"], "peak_rss_mb": peak_rss_mb()}}))
 """
 
 # The reference code's language_helpers.load_dataset(max_length=32, max_n_examples=1e7,

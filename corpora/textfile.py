@@ -16,7 +16,7 @@ import numpy as np
 
 from corpora import CorpusError
 
-BLOCK_BYTES = 8 << 20
+BLOCK_BYTES = 2 << 20
 _FFFD = "\ufffd".encode("utf-8")
 
 

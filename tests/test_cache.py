@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from corpora import CorpusError, billion_word
-from corpora.cache import (CACHE_VERSION, EncodeSpec, Progress, _clean_stale_builds, _encode, fit_tokenizer, prepare,
-                           verify)
+from corpora.cache import CACHE_VERSION, _clean_stale_builds, prepare, verify
+from corpora.encode import EncodeSpec, Progress, encode_rows, fit_tokenizer
 from corpora.sources import TextFilesSource, billion_word_source, open_source
 from corpora.tokenizers import CharTokenizer, WordTokenizer
 
@@ -72,7 +72,7 @@ def test_one_pass_char_encoding_equals_counting_then_encoding(tmp_path):
             spec = EncodeSpec(vocab_size=rng.randint(2, 10), seq_len=rng.randint(2, 24), max_examples=rng.choice([None, 40]))
             enc = prepare(source, spec, tmp_path / "cache", force=True)
             tok = fit_tokenizer(source, spec, Progress())
-            stats = _encode(source.train(spec.max_examples), tok, spec, tmp_path / "two.ids", np.dtype("<u2"), Progress())
+            stats = encode_rows(source.train(spec.max_examples), tok, spec, tmp_path / "two.ids", np.dtype("<u2"), Progress())
             assert enc.tokenizer.chars == tok.chars
             assert (np.asarray(enc.train) == np.fromfile(tmp_path / "two.ids", "<u2").reshape(-1, spec.seq_len)).all()
             assert {k: enc.stats[k] for k in ("rows", "tokens", "unknown", "truncated", "replaced")} == \
