@@ -64,7 +64,7 @@ def time_model(model: str, *, conditional: bool, iters: int, device: torch.devic
         parts.batches.close()
     params = lambda m: sum(p.numel() for p in m.parameters()) / 1e6  # noqa: E731
     return {"model": model + (" (AC-GAN)" if conditional else ""), "px": cfg.resolution, "dim": cfg.dim,
-            "batch": f"{cfg.batch_size}/{cfg.gen_batch_size or cfg.batch_size}", "critic": cfg.critic_iters,
+            "batch": f"{cfg.batch_size}/{cfg.batch_size * cfg.gen_batch_multiple}", "critic": cfg.critic_iters,
             "G_M": params(parts.G), "D_M": params(parts.D), "sec": sec}
 
 

@@ -31,7 +31,8 @@ from seqgan_gp.losses import LOSSES
 @click.option("--conditional/--unconditional", default=None,
               help="AC-GAN with class-conditional batch norm (cifar-resnet; the paper's 8.42 run) [unconditional].")
 @click.option("--dim", type=int, help="Network width DIM (paper: 128 CIFAR models, 64 the others).")
-@click.option("--gen-batch-size", type=int, help="Images per generator step (paper: 128 for cifar-resnet, else --batch-size).")
+@click.option("--gen-batch-multiple", type=int,
+              help="Generator batch = this x --batch-size (paper: 2 for cifar-resnet, else 1).")
 @click.option("--loss", type=click.Choice(LOSSES), default=None,
               help="Objective [wgan-gp]. Others bring their paper optimizer defaults (wgan: RMSProp 5e-5 with "
                    "clipping; dcgan: Adam 2e-4, 1 critic step; lsgan: RMSProp 1e-4, 1 step).")

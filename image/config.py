@@ -43,7 +43,7 @@ class ImageConfig:
     z_dim: int = 128  # noise dimension (paper: 128)
     iters: int = 100_000  # generator iterations (paper: 100,000 ResNet CIFAR; 200,000 the others)
     batch_size: int = 64  # real images per critic step (paper: 64; MNIST 50)
-    gen_batch_size: Optional[int] = 128  # images per generator step (paper ResNet CIFAR: 2 x 64; None = batch)
+    gen_batch_multiple: int = 2  # generator batch = this x batch_size (paper: GEN_BS_MULTIPLE 2 ResNet CIFAR, else 1)
     critic_iters: int = 5  # critic steps per generator step (paper: 5)
     loss: str = "wgan-gp"  # wgan-gp | wgan-gp-one-sided | wgan | dcgan | lsgan
     lambda_gp: float = 10.0  # gradient penalty weight λ (paper: 10)
@@ -90,13 +90,11 @@ class ImageConfig:
         if self.conditional and self.dataset in ("lsun", "folder"):
             raise UserError(f"--conditional: the {self.dataset} dataset has no class labels; use cifar10, "
                             f"fashion-mnist or embedded, or drop --conditional")
-        for name in ["dim", "z_dim", "iters", "batch_size", "critic_iters", "embedded_size", "sample_grid",
-                     "log_every", "eval_samples"]:
+        for name in ["dim", "z_dim", "iters", "batch_size", "gen_batch_multiple", "critic_iters", "embedded_size",
+                     "sample_grid", "log_every", "eval_samples"]:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise UserError(f"{flag(name)} {value}: must be a whole number of at least 1")
-        if self.gen_batch_size is not None and self.gen_batch_size < 1:
-            raise UserError(f"--gen-batch-size {self.gen_batch_size}: must be at least 1")
         for name in ["sample_every", "eval_every", "checkpoint_every", "keep_checkpoints", "max_examples"]:
             if getattr(self, name) < 0:
                 raise UserError(f"{flag(name)} {getattr(self, name)}: must be 0 or more")
@@ -132,9 +130,9 @@ class ImageConfig:
             raise UserError(f"{source}: configuration does not fit ({exc})") from None
 
 
-_CIFAR_DCGAN = dict(dim=128, iters=200_000, batch_size=64, gen_batch_size=None, lr=1e-4, betas=(0.5, 0.9),
+_CIFAR_DCGAN = dict(dim=128, iters=200_000, batch_size=64, gen_batch_multiple=1, lr=1e-4, betas=(0.5, 0.9),
                     lr_decay=False, dequantize=False, sample_grid=128, sample_every=100)
-_SIXTY_FOUR = dict(dim=64, iters=200_000, batch_size=64, gen_batch_size=None, lr=1e-4, betas=(0.0, 0.9),
+_SIXTY_FOUR = dict(dim=64, iters=200_000, batch_size=64, gen_batch_multiple=1, lr=1e-4, betas=(0.0, 0.9),
                    lr_decay=False, dequantize=False, sample_grid=64, sample_every=200)
 
 # The paper's settings for each model (SPEC.md); flags override them.
@@ -154,10 +152,10 @@ PAPER: dict[str, ImageConfig] = {
 # models); tiny: seconds, for tests and smoke checks.
 PRESETS: dict[str, dict] = {
     "paper": {},
-    "demo": dict(dim=32, iters=600, batch_size=32, gen_batch_size=None, lr=2e-4, betas=(0.0, 0.9),
+    "demo": dict(dim=32, iters=600, batch_size=32, lr=2e-4, betas=(0.0, 0.9),
                  lr_decay=False, sample_grid=64, sample_every=100, eval_every=200, eval_samples=512,
                  checkpoint_every=200, embedded_size=20_000, log_every=10),
-    "tiny": dict(dim=8, iters=4, batch_size=8, gen_batch_size=None, critic_iters=2, sample_grid=16,
+    "tiny": dict(dim=8, iters=4, batch_size=8, critic_iters=2, sample_grid=16,
                  sample_every=2, eval_every=2, eval_samples=32, checkpoint_every=2, embedded_size=256,
                  log_every=2),
 }

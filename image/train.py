@@ -69,7 +69,7 @@ def build_parts(cfg: ImageConfig, source: ImageSource, device: torch.device) -> 
 
 def loop_config(cfg: ImageConfig) -> LoopConfig:
     return LoopConfig(iters=cfg.iters, n_critic=cfg.critic_iters, batch_size=cfg.batch_size,
-                      gen_batch_size=cfg.gen_batch_size, lr_decay=cfg.lr_decay, log_every=cfg.log_every,
+                      gen_batch_size=cfg.batch_size * cfg.gen_batch_multiple, lr_decay=cfg.lr_decay, log_every=cfg.log_every,
                       sample_every=cfg.sample_every, eval_every=cfg.eval_every, checkpoint_every=cfg.checkpoint_every)
 
 

@@ -171,3 +171,23 @@ def test_grid_layout_is_the_reference_codes():
     assert g.shape == (4, 6)  # 2 rows x 3 columns of 2x2 images
     assert g[0, ::2].tolist() == [0, 1, 2] and g[2, ::2].tolist() == [3, 4, 5]
     assert to_uint8(torch.tensor([0.0, 0.5, 1.0]).view(1, 1, 1, 3)).ravel().tolist() == [0, 127, 255]
+
+
+def test_each_models_paper_settings():
+    from image.train import loop_config
+
+    res = paper_config("cifar-resnet")
+    lc = loop_config(res)
+    assert (res.dim, res.lr, res.betas, res.lr_decay, res.dequantize, res.iters) == (128, 2e-4, (0.0, 0.9), True, True, 100_000)
+    assert (lc.batch_size, lc.gen_batch_size, lc.n_critic, lc.lr_decay) == (64, 128, 5, True)
+    assert (res.acgan_scale, res.acgan_scale_g, res.sample_grid) == (1.0, 0.1, 100)
+    dc = paper_config("cifar-dcgan")
+    assert (dc.dim, dc.lr, dc.betas, dc.lr_decay, dc.dequantize, dc.sample_grid) == (128, 1e-4, (0.5, 0.9), False, False, 128)
+    assert loop_config(dc).gen_batch_size == 64
+    for m in ("resnet64", "dcgan64", "resnet101", "resnet128"):
+        c = paper_config(m)
+        assert (c.dim, c.lr, c.betas, c.critic_iters, c.sample_grid, c.iters) == (64, 1e-4, (0.0, 0.9), 5, 64, 200_000)
+    mn = paper_config("mnist")
+    assert (mn.dim, mn.batch_size, mn.betas, mn.unit_range, mn.resolution) == (64, 50, (0.5, 0.9), True, 28)
+    assert paper_config("wgangp128-gn").betas == (0.5, 0.9) and paper_config("wgangp128-gn").resolution == 128
+    assert paper_config("cifar-resnet", "demo").gen_batch_multiple == 2  # presets shrink sizes, keep the recipe
