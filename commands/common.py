@@ -36,6 +36,47 @@ def device_option(f):
                         help="auto (CUDA when present, else CPU), cpu, cuda or cuda:K.")(f)
 
 
+def runtime_options(f):
+    """--compile, --amp, --cuda-graphs, --tf32: how the training steps execute, not what they learn.
+
+    The command receives them as one ``runtime`` argument (:class:`seqgan_gp.step.RuntimeOptions`);
+    they may change when a run is resumed. Put it below ``@user_errors``.
+    """
+    from seqgan_gp.step import RuntimeOptions  # the CLI imports torch lazily through the library
+
+    @functools.wraps(f)
+    def wrapper(*args, compile, amp, cuda_graphs, tf32, **kwargs):
+        return f(*args, runtime=RuntimeOptions(compile=compile, amp=amp, cuda_graphs=cuda_graphs, tf32=tf32),
+                 **kwargs)
+
+    opts = [
+        click.option("--compile", "compile", is_flag=True,
+                     help="torch.compile the critic and generator steps (the first iterations compile; "
+                          "tens of seconds on a CPU)."),
+        click.option("--amp", type=click.Choice(["off", "bf16", "auto"]), default="off", show_default=True,
+                     help="bf16 autocast for the networks; the penalty's norm and the optimizers stay float32. "
+                          "auto: bf16 only on hardware that runs it fast (CUDA compute capability 8+, CPUs with "
+                          "AMX or AVX-512 BF16). off: float32, as the paper."),
+        click.option("--cuda-graphs", is_flag=True,
+                     help="CUDA only: capture the critic step once and replay it (no per-kernel launch cost)."),
+        click.option("--tf32/--no-tf32", default=True, show_default=True,
+                     help="CUDA only: TF32 matrix products and convolutions when --amp is off."),
+    ]
+    for opt in reversed(opts):
+        wrapper = opt(wrapper)
+    return wrapper
+
+
+def distributed_device(device_spec: str):
+    """``(DistContext, torch.device)`` for this process: under torchrun it joins the process group
+    and takes ``cuda:LOCAL_RANK`` (or the CPU with gloo); otherwise ``--device`` as usual."""
+    from seqgan_gp.device import resolve_device
+    from seqgan_gp.distributed import init_from_env
+
+    dist, device = init_from_env(device_spec)
+    return dist, device or resolve_device(device_spec)
+
+
 def seed_option(f):
     return click.option("--seed", type=int, default=None,
                         help="Seeds weights, noise, the penalty's ε and batch order (preset: 0).")(f)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from commands.common import console, device_option, loop_options, run_options, seed_option, user_errors
-from seqgan_gp.device import resolve_device
+from commands.common import (console, device_option, distributed_device, loop_options, run_options, runtime_options,
+                             seed_option, user_errors)
 from seqgan_gp.losses import LOSSES
 from seqgan_gp.text.config import PRESETS, preset
 from seqgan_gp.text.train import train_text
@@ -52,7 +52,8 @@ from seqgan_gp.text.train import train_text
 @device_option
 @run_options
 @user_errors
-def train_text_cmd(preset_name, device, out, resume, overwrite, cache_dir, **overrides):
+@runtime_options
+def train_text_cmd(preset_name, device, out, resume, overwrite, cache_dir, runtime, **overrides):
     """Train the paper's WGAN-GP language model (character level as the paper; word or subword on request).
 
     \b
@@ -63,12 +64,23 @@ def train_text_cmd(preset_name, device, out, resume, overwrite, cache_dir, **ove
       python cli.py train-text --preset demo --tokenizer word
       python cli.py train-text --corpus hf:wikitext:wikitext-2-raw-v1 --tokenizer sentencepiece --vocab-size 4000
       python cli.py train-text --resume runs/00000-text-embedded --iters 4000
+      python cli.py train-text --preset demo --amp auto --compile
+      torchrun --nproc_per_node 4 cli.py train-text --corpus billion_word --data-dir DIR   # data-parallel
     """
     con = console()
-    run = train_text(preset_cfg=preset(preset_name), overrides=overrides, device=resolve_device(device),
-                     console=con, out=Path(out) if out else None, resume=Path(resume) if resume else None,
-                     overwrite=overwrite, command=sys.argv, cache_dir=Path(cache_dir) if cache_dir else None)
+    dist, dev = distributed_device(device)
+    try:
+        run = train_text(preset_cfg=preset(preset_name), overrides=overrides, device=dev,
+                         console=con, out=Path(out) if out else None, resume=Path(resume) if resume else None,
+                         overwrite=overwrite, command=sys.argv, cache_dir=Path(cache_dir) if cache_dir else None,
+                         runtime=runtime, dist=dist)
+    finally:
+        dist.close()
     res = run.result
+    if not dist.is_main:
+        if res.stopped_by is not None:
+            sys.exit(128 + res.stopped_by)
+        return
     if res.stopped_by is not None:
         con.print(f"[yellow]stopped at iteration {res.iteration}; checkpoint {res.last_checkpoint}\n"
                   f"resume with: python cli.py train-text --resume {run.run_dir}")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 
 class EpochSampler:
@@ -30,13 +29,18 @@ class EpochSampler:
         return self._perm
 
     def next_indices(self) -> np.ndarray:
+        """This rank's slice of the next global batch of ``batch_size × world`` indices.
+
+        The global batch is sorted before it is sliced (sorted reads are kinder to memory-mapped
+        arrays), so with N ranks every rank holds exactly the rows a single process with an
+        N-times larger batch would hold at the same positions (seqgan_gp.distributed).
+        """
         step = self.batch_size * self.world
         if self.pos + step > self.n:
             self.epoch, self.pos, self._perm = self.epoch + 1, 0, None
-        start = self.pos + self.rank * self.batch_size
-        idx = self._permutation()[start : start + self.batch_size]
+        batch = np.sort(self._permutation()[self.pos : self.pos + step])
         self.pos += step
-        return np.sort(idx)  # sorted reads are kinder to memory-mapped arrays; order within a batch is irrelevant
+        return batch[self.rank * self.batch_size : (self.rank + 1) * self.batch_size]
 
     def state_dict(self) -> dict:
         return {"epoch": self.epoch, "pos": self.pos, "seed": self.seed}
@@ -50,7 +54,8 @@ class TokenBatches:
     """Batches of one-hot sentences on the device from an (N, L) array of token ids.
 
     Ids cross to the device as integers; the one-hot (B, L, V) float tensor is made there, never
-    on the host.
+    on the host, by a scatter into zeros (``F.one_hot`` would read the ids' range back to the host
+    to check it: a device synchronisation every critic step).
     """
 
     def __init__(self, ids: np.ndarray, vocab_size: int, batch_size: int, seed: int,
@@ -61,7 +66,8 @@ class TokenBatches:
     def next(self) -> torch.Tensor:
         rows = torch.from_numpy(np.ascontiguousarray(self.ids[self.sampler.next_indices()]))
         rows = rows.to(self.device, dtype=torch.long, non_blocking=True)
-        return F.one_hot(rows, self.vocab_size).float()  # (B, L, V)
+        onehot = torch.zeros(*rows.shape, self.vocab_size, device=self.device)
+        return onehot.scatter_(2, rows.unsqueeze(2), 1.0)  # (B, L, V)
 
     def state_dict(self) -> dict:
         return self.sampler.state_dict()

@@ -3,8 +3,9 @@
 Algorithm 1 of Gulrajani et al. (2017): every generator iteration first takes ``n_critic`` critic
 steps, each on a fresh real batch and fresh fakes, then one generator step. Text, image and toy
 runs differ only in what is passed in: the networks, the batch source, the loss and the periodic
-callbacks. The hot loop makes no host synchronisation: statistics stay on the device and are read
-once per ``log_every`` iterations.
+callbacks. How a step executes (eager, ``--compile``, CUDA graphs, bf16, data-parallel ranks) is
+the :class:`seqgan_gp.step.Runtime`'s business (:mod:`seqgan_gp.step`). The hot loop makes no host
+synchronisation: statistics stay on the device and are read once per ``log_every`` iterations.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 import torch
+
+from seqgan_gp.step import Runtime, RuntimeOptions, make_step, resolve_runtime
 
 
 @dataclass
@@ -51,9 +54,15 @@ def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
         group["lr"] = lr
 
 
+def _split(batch):
+    """``(real, labels)`` from a batch source's item: a tensor, or a tuple for conditional models."""
+    return batch if isinstance(batch, tuple) else (batch, None)
+
+
 def train(*, G: torch.nn.Module, D: torch.nn.Module, g_opt: torch.optim.Optimizer,
           d_opt: torch.optim.Optimizer, batches, loss, z_dim: int, rng: torch.Generator,
-          cfg: LoopConfig, start: int = 0, callbacks: Callbacks = Callbacks()) -> int:
+          cfg: LoopConfig, start: int = 0, callbacks: Callbacks = Callbacks(),
+          runtime: Optional[Runtime] = None) -> int:
     """Train from iteration ``start`` to ``cfg.iters``; returns the last completed iteration.
 
     ``batches.next()`` returns a real batch on the device, or ``(batch, labels)`` for conditional
@@ -61,8 +70,12 @@ def train(*, G: torch.nn.Module, D: torch.nn.Module, g_opt: torch.optim.Optimize
     ``batches.sample_labels(n, rng)`` draws labels for the generator step.
     ``loss`` has ``critic_loss(D, real, fake, rng=...)``, ``generator_loss(D, fake)`` and
     ``after_critic_step(D)`` (see :mod:`seqgan_gp.losses`). ``rng`` drives z and ε.
+    ``runtime`` (default: eager float32, one process) says how the steps execute.
     """
-    device = next(G.parameters()).device
+    runtime = runtime or resolve_runtime(RuntimeOptions(), next(G.parameters()).device)
+    step = make_step(G=G, D=D, g_opt=g_opt, d_opt=d_opt, loss=loss, z_dim=z_dim, rng=rng, runtime=runtime,
+                     sample_labels=getattr(batches, "sample_labels", None))
+    dist = runtime.dist
     gen_batch = cfg.gen_batch_size or cfg.batch_size
     base_lr = (g_opt.param_groups[0]["lr"], d_opt.param_groups[0]["lr"])
     sums: dict[str, torch.Tensor] = {}
@@ -77,8 +90,8 @@ def train(*, G: torch.nn.Module, D: torch.nn.Module, g_opt: torch.optim.Optimize
         record: dict = {"iteration": iteration}
         if sums:
             keys = list(sums)
-            values = torch.stack([sums[k].float() / counts[k] for k in keys]).tolist()  # the one sync
-            record.update(zip(keys, values))
+            means = dist.mean(torch.stack([sums[k].float() / counts[k] for k in keys]))  # over ranks too
+            record.update(zip(keys, means.tolist()))  # the one host sync
             sums.clear(), counts.clear()
         if done_iters:
             record["sec_per_iter"] = elapsed / done_iters
@@ -102,35 +115,16 @@ def train(*, G: torch.nn.Module, D: torch.nn.Module, g_opt: torch.optim.Optimize
             set_lr(g_opt, base_lr[0] * frac), set_lr(d_opt, base_lr[1] * frac)
 
         # (1) update the critic n_critic times, each on a fresh real batch and fresh fakes
-        D.requires_grad_(True)
         for _ in range(cfg.n_critic):
-            batch = batches.next()
-            real, labels = batch if isinstance(batch, tuple) else (batch, None)
-            extra = {} if labels is None else {"labels": labels}
-            z = torch.randn(real.shape[0], z_dim, device=device, generator=rng)
-            with torch.no_grad():
-                fake = G(z, **extra)
-            d_loss, stats = loss.critic_loss(D, real, fake, rng=rng, **extra)
-            d_opt.zero_grad(set_to_none=True)
-            d_loss.backward()
-            d_opt.step()
-            loss.after_critic_step(D)
-            accumulate(stats)
+            real, labels = _split(batches.next())
+            accumulate(step.critic(real, labels))
 
         # (2) update the generator once; the critic's weights are frozen for this step
-        D.requires_grad_(False)
-        extra = {} if labels is None else {"labels": batches.sample_labels(gen_batch, rng)}
-        z = torch.randn(gen_batch, z_dim, device=device, generator=rng)
-        g_loss, stats = loss.generator_loss(D, G(z, **extra), **extra)
-        g_opt.zero_grad(set_to_none=True)
-        g_loss.backward()
-        g_opt.step()
-        accumulate(stats)
-        D.requires_grad_(True)
+        accumulate(step.generator(gen_batch, conditional=labels is not None))
 
         # (3) periodic work: log, sample, evaluate, checkpoint
         callbacks.on_iteration(iteration)
-        stop = callbacks.should_stop()
+        stop = dist.any(callbacks.should_stop())  # every rank stops at the same iteration
         if _due(iteration, cfg.log_every, cfg.iters) or stop:
             now = time.perf_counter()
             periodic(iteration, now - t_last, iteration - it_last)

@@ -7,24 +7,36 @@ Interpolates     x̂ = ε·x + (1 − ε)·x̃,  ε ~ U[0, 1], one ε per exampl
 The norm is taken per example over *every* non-batch dimension (``flatten(1)``): the PyTorch port
 of the language model took it over the sequence axis only (SPEC.md, pitfall 1); we do not.
 
-For speed the critic sees real, fake and interpolated inputs in one forward pass over their
-concatenation (valid because WGAN-GP critics have no batch statistics, SPEC.md pitfall 6), and the
-penalty's gradient comes from ``torch.autograd.grad(create_graph=True)`` on that same pass, so one
-ordinary ``backward`` of the total loss updates the critic.
+For speed the critic sees real and fake inputs in one forward pass over their concatenation
+(valid because WGAN-GP critics have no batch statistics, SPEC.md pitfall 6) and the interpolates
+in a second pass, whose input gradient ``torch.autograd.grad(create_graph=True)`` gives the penalty;
+one ordinary ``backward`` of the total loss then updates the critic (two passes, not the PyTorch
+port's three). A single pass over cat(real, fake, x̂) would issue fewer operations but runs the
+penalty's gradient and its double backward over all 3B rows instead of the B interpolates: on CPU
+it is 1.2-1.5x slower per critic step (measured with benchmarks/train_step.py, issue 7).
+
+Every objective is split into ``critic_noise`` (the random numbers it needs, drawn from the run's
+generator) and ``critic_objective`` (a pure function of its inputs), so the step can draw noise
+for a global batch across data-parallel ranks and ``--compile`` can trace the objective;
+``critic_loss`` is the two together.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import torch
 from torch import Tensor
 
 
 def interpolate(real: Tensor, fake: Tensor, eps: Tensor) -> Tensor:
-    """x̂ = ε·real + (1 − ε)·fake with ``eps`` of shape (B,) broadcast over all other dims."""
-    eps = eps.view(-1, *([1] * (real.dim() - 1)))
-    return eps * real + (1.0 - eps) * fake
+    """x̂ = ε·real + (1 − ε)·fake with ``eps`` of shape (B,) broadcast over all other dims.
+
+    Computed as ``lerp(fake, real, ε)`` = fake + ε·(real − fake): one operation instead of four.
+    """
+    eps = eps.view(-1, *([1] * (real.dim() - 1))).to(real.dtype)
+    return torch.lerp(fake.to(real.dtype), real, eps)
 
 
 def gradient_penalty(grad: Tensor, *, one_sided: bool = False) -> Tensor:
@@ -40,63 +52,98 @@ def gradient_penalty(grad: Tensor, *, one_sided: bool = False) -> Tensor:
     return gap.pow(2).mean()
 
 
-def critic_scores(critic, x: Tensor) -> Tensor:
-    """The critic's scalar score per example, (B,). Critics may return (B,) or (B, 1)."""
-    out = critic(x)
-    return out.reshape(out.shape[0])
+def critic_scores(critic, x: Tensor, labels: Optional[Tensor] = None) -> Tensor:
+    """The critic's scalar score per example as float32, (B,). Critics may return (B,) or (B, 1);
+    conditional critics are called as ``critic(x, labels=labels)``."""
+    out = critic(x) if labels is None else critic(x, labels=labels)
+    return out.reshape(out.shape[0]).float()
+
+
+def autograd_input_grad(critic, x_hat: Tensor, labels: Optional[Tensor] = None) -> Tensor:
+    """∂ Σ_i D(x̂_i) / ∂x̂, kept differentiable in the critic's parameters (create_graph)."""
+    x_hat = x_hat.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic_scores(critic, x_hat, labels).sum(), x_hat, create_graph=True)
+    return grad
+
+
+def func_input_grad(critic, x_hat: Tensor, labels: Optional[Tensor] = None) -> Tensor:
+    """The same gradient through ``torch.func.grad``, which ``torch.compile`` can trace inside an
+    outer ``torch.func.grad`` (it cannot trace a double backward through ``autograd.grad``)."""
+    return torch.func.grad(lambda x: critic_scores(critic, x, labels).sum())(x_hat)
+
+
+def _scores(critic, real: Tensor, fake: Tensor, labels: Optional[Tensor] = None):
+    """D(real), D(fake) from one pass over their concatenation (fakes get the real batch's labels)."""
+    b = real.shape[0]
+    both = None if labels is None else torch.cat([labels, labels])
+    scores = critic_scores(critic, torch.cat([real, fake.to(real.dtype)]), both)
+    return scores[:b], scores[b:]
+
+
+class _NoNoise:
+    """Objectives that draw no random numbers."""
+
+    def critic_noise(self, n: int, *, rng: torch.Generator, device: torch.device) -> None:
+        return None
+
+    def critic_loss(self, critic, real: Tensor, fake: Tensor, *, rng: torch.Generator,
+                    labels: Optional[Tensor] = None):
+        """One critic objective on a real and a fake batch; returns (loss, stats of tensors)."""
+        noise = self.critic_noise(real.shape[0], rng=rng, device=real.device)
+        return self.critic_objective(critic, real, fake, noise, labels=labels)
 
 
 @dataclass
-class WGANGP:
+class WGANGP(_NoNoise):
     """The WGAN-GP objective. ``lambda_gp`` is λ (paper: 10; toy script: 0.1)."""
 
     lambda_gp: float = 10.0
     one_sided: bool = False
 
-    def critic_loss(self, critic, real: Tensor, fake: Tensor, *, rng: torch.Generator):
-        """One critic objective on a real and a fake batch; returns (loss, stats of tensors)."""
-        b = real.shape[0]
-        eps = torch.rand(b, device=real.device, generator=rng, dtype=real.dtype)
-        x_hat = interpolate(real, fake, eps).requires_grad_(True)
-        scores = critic_scores(critic, torch.cat([real, fake, x_hat]))  # (3B,)
-        d_real, d_fake, d_hat = scores[:b], scores[b : 2 * b], scores[2 * b :]
-        (grad,) = torch.autograd.grad(d_hat.sum(), x_hat, create_graph=True)
-        penalty = gradient_penalty(grad, one_sided=self.one_sided)
+    def critic_noise(self, n: int, *, rng: torch.Generator, device: torch.device) -> Tensor:
+        """ε ~ U[0, 1], one per example, (n,)."""
+        return torch.rand(n, device=device, generator=rng)
+
+    def critic_objective(self, critic, real: Tensor, fake: Tensor, eps: Tensor, *,
+                         labels: Optional[Tensor] = None, input_grad=autograd_input_grad):
+        """L_D at interpolation weights ``eps``; returns (loss, stats of detached tensors).
+
+        The interpolates go first so that a critic wrapper remembering its last call (the AC-GAN
+        view) sees the pass over cat(real, fake).
+        """
+        grad = input_grad(critic, interpolate(real, fake, eps), labels)  # ∂D/∂x̂, (B, ...)
+        penalty = gradient_penalty(grad.float(), one_sided=self.one_sided)  # float32 (SPEC pitfall 5)
+        d_real, d_fake = _scores(critic, real, fake, labels)
         wasserstein = d_real.mean() - d_fake.mean()
-        loss = -wasserstein + self.lambda_gp * penalty
+        loss = penalty * self.lambda_gp - wasserstein
         return loss, {"critic_loss": loss.detach(), "wasserstein": wasserstein.detach(),
                       "penalty": penalty.detach()}
 
-    def generator_loss(self, critic, fake: Tensor):
+    def generator_loss(self, critic, fake: Tensor, *, labels: Optional[Tensor] = None):
         """L_G = −E[D(G(z))]; returns (loss, stats)."""
-        loss = -critic_scores(critic, fake).mean()
+        loss = -critic_scores(critic, fake, labels).mean()
         return loss, {"gen_loss": loss.detach()}
 
     def after_critic_step(self, critic) -> None:
         """Nothing to do after a WGAN-GP critic step (weight clipping would go here)."""
 
 
-def _scores(critic, real: Tensor, fake: Tensor):
-    b = real.shape[0]
-    scores = critic_scores(critic, torch.cat([real, fake]))
-    return scores[:b], scores[b:]
-
-
 @dataclass
-class WGANClip:
+class WGANClip(_NoNoise):
     """The original WGAN (Arjovsky et al. 2017): no penalty; after every critic step every critic
     parameter is clipped to [−c, c] (paper's baseline: c = 0.01, RMSProp 5e-5, n_critic 5)."""
 
     clip: float = 0.01
 
-    def critic_loss(self, critic, real: Tensor, fake: Tensor, *, rng: torch.Generator):
-        d_real, d_fake = _scores(critic, real, fake)
+    def critic_objective(self, critic, real: Tensor, fake: Tensor, noise=None, *,
+                         labels: Optional[Tensor] = None, input_grad=None):
+        d_real, d_fake = _scores(critic, real, fake, labels)
         wasserstein = d_real.mean() - d_fake.mean()
         loss = -wasserstein
         return loss, {"critic_loss": loss.detach(), "wasserstein": wasserstein.detach()}
 
-    def generator_loss(self, critic, fake: Tensor):
-        loss = -critic_scores(critic, fake).mean()
+    def generator_loss(self, critic, fake: Tensor, *, labels: Optional[Tensor] = None):
+        loss = -critic_scores(critic, fake, labels).mean()
         return loss, {"gen_loss": loss.detach()}
 
     @torch.no_grad()
@@ -106,18 +153,19 @@ class WGANClip:
 
 
 @dataclass
-class DCGANLoss:
+class DCGANLoss(_NoNoise):
     """Non-saturating GAN (the paper's ``dcgan`` mode): with logits s = D(x),
     L_D = ½[BCE(s_fake, 0) + BCE(s_real, 1)],  L_G = BCE(s_fake, 1)."""
 
-    def critic_loss(self, critic, real: Tensor, fake: Tensor, *, rng: torch.Generator):
-        d_real, d_fake = _scores(critic, real, fake)
+    def critic_objective(self, critic, real: Tensor, fake: Tensor, noise=None, *,
+                         labels: Optional[Tensor] = None, input_grad=None):
+        d_real, d_fake = _scores(critic, real, fake, labels)
         bce = torch.nn.functional.binary_cross_entropy_with_logits
         loss = 0.5 * (bce(d_fake, torch.zeros_like(d_fake)) + bce(d_real, torch.ones_like(d_real)))
         return loss, {"critic_loss": loss.detach(), "wasserstein": (d_real.mean() - d_fake.mean()).detach()}
 
-    def generator_loss(self, critic, fake: Tensor):
-        d_fake = critic_scores(critic, fake)
+    def generator_loss(self, critic, fake: Tensor, *, labels: Optional[Tensor] = None):
+        d_fake = critic_scores(critic, fake, labels)
         loss = torch.nn.functional.binary_cross_entropy_with_logits(d_fake, torch.ones_like(d_fake))
         return loss, {"gen_loss": loss.detach()}
 
@@ -126,17 +174,18 @@ class DCGANLoss:
 
 
 @dataclass
-class LSGANLoss:
+class LSGANLoss(_NoNoise):
     """Least squares GAN (the paper's ``lsgan`` mode, gan_64x64.py):
     L_D = ½[E(D(x) − 1)² + E D(x̃)²],  L_G = E(D(x̃) − 1)²."""
 
-    def critic_loss(self, critic, real: Tensor, fake: Tensor, *, rng: torch.Generator):
-        d_real, d_fake = _scores(critic, real, fake)
+    def critic_objective(self, critic, real: Tensor, fake: Tensor, noise=None, *,
+                         labels: Optional[Tensor] = None, input_grad=None):
+        d_real, d_fake = _scores(critic, real, fake, labels)
         loss = 0.5 * ((d_real - 1).pow(2).mean() + d_fake.pow(2).mean())
         return loss, {"critic_loss": loss.detach(), "wasserstein": (d_real.mean() - d_fake.mean()).detach()}
 
-    def generator_loss(self, critic, fake: Tensor):
-        loss = (critic_scores(critic, fake) - 1).pow(2).mean()
+    def generator_loss(self, critic, fake: Tensor, *, labels: Optional[Tensor] = None):
+        loss = (critic_scores(critic, fake, labels) - 1).pow(2).mean()
         return loss, {"gen_loss": loss.detach()}
 
     def after_critic_step(self, critic) -> None:
@@ -178,10 +227,22 @@ def make_loss(name: str, *, lambda_gp: float = 10.0, clip: float = 0.01):
     raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}")
 
 
+def _fused_ok(params: list) -> bool:
+    """Fused optimizer kernels exist for float parameters on CPU and CUDA (PyTorch ≥ 2.4)."""
+    return bool(params) and all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in params)
+
+
 def make_optimizer(name: str, params, *, lr: float, betas=(0.5, 0.9)) -> torch.optim.Optimizer:
-    """Adam or RMSProp as the reference code uses them (TF RMSProp: decay 0.9, ε 1e-10)."""
+    """Adam or RMSProp as the reference code uses them (TF RMSProp: decay 0.9, ε 1e-10).
+
+    Adam uses the fused kernel where the device has one: one operation per step for all
+    parameters (on CPU ``foreach`` still loops over the tensors: 600 operations per critic step
+    of the paper's critic, against 170 fused, issue 7). RMSProp has no fused kernel: ``foreach``.
+    """
+    params = list(params)
     if name == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=tuple(betas), foreach=True)
+        fast = {"fused": True} if _fused_ok(params) else {"foreach": True}
+        return torch.optim.Adam(params, lr=lr, betas=tuple(betas), **fast)
     if name == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr, alpha=0.9, eps=1e-10, foreach=True)
     raise ValueError(f"unknown optimizer {name!r}")

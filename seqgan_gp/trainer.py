@@ -23,6 +23,7 @@ from seqgan_gp.errors import UserError
 from seqgan_gp.loop import Callbacks, LoopConfig, train
 from seqgan_gp.progress import TrainingProgress
 from seqgan_gp.rundir import RunDir
+from seqgan_gp.step import Runtime
 
 
 @dataclass
@@ -115,25 +116,34 @@ def fit(*, run: RunDir, parts: Parts, loop_cfg: LoopConfig, kind: str, meta: dic
         console: Console, start: int = 0, keep_checkpoints: int = 3,
         sample: Optional[Callable[[int], None]] = None,
         evaluate: Optional[Callable[[int], dict]] = None,
-        show_progress: bool = True, loggers: Sequence[Callable[[dict], None]] = ()) -> FitResult:
+        show_progress: bool = True, loggers: Sequence[Callable[[dict], None]] = (),
+        runtime: Optional[Runtime] = None) -> FitResult:
     """Train ``parts`` in ``run`` from ``start`` to ``loop_cfg.iters`` with checkpoints and logs.
 
     ``meta`` (configuration, tokenizer, ...) goes into every checkpoint so that a checkpoint file
     alone is enough to sample from. ``loggers`` receive every metrics record after metrics.jsonl
-    (e.g. :class:`seqgan_gp.tensorboard_log.TensorBoardLogger`).
+    (e.g. :class:`seqgan_gp.tensorboard_log.TensorBoardLogger`). ``runtime`` says how the steps
+    execute (:mod:`seqgan_gp.step`); in a data-parallel run only rank 0 writes (``run`` may be
+    None on the other ranks) and only rank 0 samples and evaluates.
     """
+    if runtime is not None and not runtime.dist.is_main:
+        run, sample, evaluate, loggers, show_progress = None, None, None, (), False
     result = FitResult(iteration=start, stopped_by=None, last_checkpoint=None)
     progress = TrainingProgress(console, total=loop_cfg.iters, start=start, description=kind) if show_progress else None
 
     def log(record: dict) -> None:
-        run.append_metrics(record)
         result.metrics.append(record)
+        if run is None:
+            return
+        run.append_metrics(record)
         for extra in loggers:
             extra(record)
         if progress:
             progress.update(record)
 
     def checkpoint(iteration: int) -> None:
+        if run is None:
+            return
         path = run.checkpoint_path(iteration)
         try:
             save_state(path, parts, iteration=iteration, kind=kind, meta=meta)
@@ -152,7 +162,8 @@ def fit(*, run: RunDir, parts: Parts, loop_cfg: LoopConfig, kind: str, meta: dic
         try:
             result.iteration = train(G=parts.G, D=parts.D, g_opt=parts.g_opt, d_opt=parts.d_opt,
                                      batches=parts.batches, loss=parts.loss, z_dim=parts.z_dim,
-                                     rng=parts.rng, cfg=loop_cfg, start=start, callbacks=callbacks)
+                                     rng=parts.rng, cfg=loop_cfg, start=start, callbacks=callbacks,
+                                     runtime=runtime)
         finally:
             if progress:
                 progress.__exit__(None, None, None)

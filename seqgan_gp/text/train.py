@@ -13,11 +13,13 @@ from rich.console import Console
 from corpora.tokenizers import tokenizer_from_json
 from seqgan_gp.batches import TokenBatches
 from seqgan_gp.checkpoint import load_checkpoint, module_from_flat
+from seqgan_gp.distributed import SINGLE, DistContext
 from seqgan_gp.errors import UserError
 from seqgan_gp.loop import LoopConfig
 from seqgan_gp.losses import LOSS_DEFAULTS, make_loss, make_optimizer
 from seqgan_gp.provenance import git_commit, versions
 from seqgan_gp.rundir import RunDir, latest_checkpoint, next_run_dir, resolve_checkpoint
+from seqgan_gp.step import Runtime, RuntimeOptions, resolve_runtime
 from seqgan_gp.text.config import TextConfig, with_overrides
 from seqgan_gp.text.data import check_batch, check_same_corpus, corpus_name, open_text_data
 from seqgan_gp.text.evaluate import TextEvaluator
@@ -38,14 +40,19 @@ def build_models(cfg: TextConfig, vocab_size: int, device: torch.device):
     return G, D
 
 
-def build_parts(cfg: TextConfig, ids: np.ndarray, vocab_size: int, device: torch.device) -> Parts:
-    """Networks, optimizers (Adam for WGAN-GP), batch source, loss and RNG, all seeded from ``cfg.seed``."""
+def build_parts(cfg: TextConfig, ids: np.ndarray, vocab_size: int, device: torch.device,
+                dist: DistContext = SINGLE) -> Parts:
+    """Networks, optimizers (Adam for WGAN-GP), batch source, loss and RNG, all seeded from ``cfg.seed``.
+
+    With several data-parallel ranks every rank builds the same networks and draws its slice of
+    each global batch (seqgan_gp.distributed)."""
     torch.manual_seed(cfg.seed)
     G, D = build_models(cfg, vocab_size, device)
     opt = LOSS_DEFAULTS[cfg.loss].optimizer
     return Parts(G=G, D=D, g_opt=make_optimizer(opt, G.parameters(), lr=cfg.lr, betas=cfg.betas),
                  d_opt=make_optimizer(opt, D.parameters(), lr=cfg.lr, betas=cfg.betas),
-                 batches=TokenBatches(ids, vocab_size, cfg.batch_size, cfg.seed, device),
+                 batches=TokenBatches(ids, vocab_size, cfg.batch_size, cfg.seed, device,
+                                      rank=dist.rank, world=dist.world),
                  loss=make_loss(cfg.loss, lambda_gp=cfg.lambda_gp, clip=cfg.clip), z_dim=cfg.z_dim,
                  rng=torch.Generator(device=device).manual_seed(cfg.seed + 1))
 
@@ -58,7 +65,7 @@ def loop_config(cfg: TextConfig) -> LoopConfig:
 
 @dataclass
 class TextRun:
-    run_dir: Path
+    run_dir: Optional[Path]  # None on data-parallel ranks other than 0
     result: FitResult
     samples: list[str]  # decoded samples of the last iteration
     first_samples: list[str]
@@ -93,34 +100,55 @@ def _open_run(cfg_overrides: dict, preset_cfg: TextConfig, out: Optional[Path], 
 def train_text(*, preset_cfg: TextConfig, overrides: dict, device: torch.device, console: Console,
                out: Optional[Path] = None, resume: Optional[Path] = None, overwrite: bool = False,
                command: Optional[list[str]] = None, show_progress: bool = True,
-               cache_dir: Optional[Path] = None) -> TextRun:
+               cache_dir: Optional[Path] = None, runtime: RuntimeOptions = RuntimeOptions(),
+               dist: DistContext = SINGLE) -> TextRun:
     """Train (or resume) a text WGAN-GP run; returns where it is and its last samples.
 
     The corpus is encoded once into the cache under ``cache_dir`` (corpora.cache) and read from
-    there as memory-mapped ids."""
-    cfg, run, ckpt = _open_run(overrides, preset_cfg, out, resume, overwrite)
+    there as memory-mapped ids. ``runtime`` (--compile, --amp, ...) says how the steps execute; it
+    is not a hyperparameter and may change on --resume. Under torchrun (``dist``) rank 0 opens the
+    run directory and writes everything; all ranks train (seqgan_gp.distributed)."""
+    rt = resolve_runtime(runtime, device, dist)  # before the run directory: a bad option leaves nothing behind
+    opened: dict = {}
+
+    def open_on_main():
+        cfg, opened["run"], ckpt = _open_run(overrides, preset_cfg, out, resume, overwrite)
+        return cfg, ckpt
+
+    cfg, ckpt = dist.on_main(open_on_main)
+    run = opened.get("run")
     try:
-        return _train(cfg, run, ckpt, device, console, command, show_progress, cache_dir)
+        return _train(cfg, run, ckpt, device, console if dist.is_main else Console(quiet=True), command,
+                      show_progress and dist.is_main, cache_dir, rt)
     finally:
-        run.unlock()
+        if run is not None:
+            run.unlock()
 
 
-def _train(cfg, run: RunDir, ckpt, device, console, command, show_progress, cache_dir) -> TextRun:
-    data = open_text_data(cfg, console=console, cache_dir=cache_dir, show_progress=show_progress)
+def _train(cfg, run: Optional[RunDir], ckpt, device, console, command, show_progress, cache_dir,
+           rt: Runtime) -> TextRun:
+    dist = rt.dist
+    with dist.main_first():  # rank 0 fills the encoded-corpus cache, the others read it
+        data = open_text_data(cfg, console=console, cache_dir=cache_dir, show_progress=show_progress)
     if ckpt is not None:
         _, meta = load_checkpoint(ckpt, kind=KIND)
-        check_same_corpus(run.path, cfg, meta, data)
+        check_same_corpus(ckpt.parent.parent, cfg, meta, data)  # checkpoints/ lives in the run directory
     check_batch(cfg, data)
     tok, ids, digest = data.tokenizer, data.ids, data.fingerprint
 
-    parts = build_parts(cfg, ids, tok.vocab_size, device)
+    parts = build_parts(cfg, ids, tok.vocab_size, device, dist)
     start = 0
     meta_doc = {"config": asdict(cfg), "tokenizer": tok.to_json(), "corpus_fingerprint": digest}
     if ckpt is not None:
-        start = load_state(ckpt, parts, kind=KIND)["iteration"]
+        start = load_state(ckpt, parts, kind=KIND)["iteration"]  # every rank reads the same file
+        console.print(f"resuming {ckpt.parent.parent} from iteration {start} ({ckpt.name})")
+    if run is None:  # not rank 0: train, write nothing
+        result = fit(run=None, parts=parts, loop_cfg=loop_config(cfg), kind=KIND, meta=meta_doc,
+                     console=console, start=start, show_progress=False, runtime=rt)
+        return TextRun(None, result, [], [])
+    if ckpt is not None:
         run.truncate_metrics(start)
-        console.print(f"resuming {run.path} from iteration {start} ({ckpt.name})")
-    run.write_config({"kind": KIND, **meta_doc, "device": str(device), "versions": versions(),
+    run.write_config({"kind": KIND, **meta_doc, "device": str(device), "runtime": rt.to_json(), "versions": versions(),
                       "git_commit": git_commit(), "command": command,
                       "corpus_stats": {"sentences": len(ids), "heldout": len(data.heldout) if data.heldout is not None else 0,
                                        "vocab_size": tok.vocab_size, "cache": str(data.encoded.path),
@@ -139,11 +167,12 @@ def _train(cfg, run: RunDir, ckpt, device, console, command, show_progress, cach
 
     console.print(f"[bold]train-text[/] {cfg.corpus}: {len(ids):,} sentences, vocabulary {tok.vocab_size}, "
                   f"DIM {cfg.dim}, {cfg.blocks} blocks, {cfg.critic_iters} critic steps, "
-                  f"device {device}, run {run.path}")
+                  f"run {run.path}")
+    console.print(f"runtime: {rt.describe()}")
     result = fit(run=run, parts=parts, loop_cfg=loop_config(cfg), kind=KIND, meta=meta_doc,
                  console=console, start=start, keep_checkpoints=cfg.keep_checkpoints,
                  sample=sample if cfg.sample_every else None, evaluate=evaluator,
-                 show_progress=show_progress)
+                 show_progress=show_progress, runtime=rt)
     if not last:
         sample(result.iteration)
     return TextRun(run.path, result, last, first)
