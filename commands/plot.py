@@ -8,7 +8,6 @@ import click
 
 from commands.common import console, user_errors
 from seqgan_gp.errors import UserError
-from seqgan_gp.plots import numeric_series, plot_metrics
 from seqgan_gp.rundir import RunDir
 
 
@@ -22,6 +21,8 @@ def load_records(run_dir: Path) -> list[dict]:
         raise UserError(f"{path}: missing; plot draws the metrics log of a train-text, train-image or train-toy "
                         f"run{hint}")
     records = RunDir(run_dir).metrics()
+    from seqgan_gp.plots import numeric_series  # matplotlib loads only when plotting
+
     if not numeric_series(records):
         raise UserError(f"{path}: holds no numeric records yet; let the run log at least once (--log-every)")
     return records
@@ -41,6 +42,8 @@ def plot_cmd(run_dir: Path, out: Path | None):
       python cli.py plot runs/00000-toy-8gaussians
       python cli.py plot runs/00001-text-embedded --out figures/
     """
+    from seqgan_gp.plots import plot_metrics
+
     records = load_records(run_dir)
     written = plot_metrics(records, out or run_dir / "plots")
     con = console()

@@ -14,7 +14,6 @@ from seqgan_gp.device import resolve_device
 from seqgan_gp.losses import LOSSES
 from toy.config import PRESETS, preset
 from toy.data import DATASETS
-from toy.train import train_toy
 
 TOY_HELP = {
     "--iters": "Generator iterations to train to (paper: 100000).",
@@ -65,6 +64,8 @@ def train_toy_cmd(preset_name, device, tensorboard, out, resume, overwrite, **ov
       python cli.py train-toy --preset paper --dataset 25gaussians --device cuda
       python cli.py train-toy --resume runs/00000-toy-8gaussians --iters 1200
     """
+    from toy.train import train_toy  # matplotlib and POT load only when a toy is trained
+
     con = console()
     run = train_toy(base=preset(preset_name), overrides=overrides, device=resolve_device(device), console=con,
                     out=Path(out) if out else None, resume=Path(resume) if resume else None,

@@ -12,8 +12,6 @@ import math
 import re
 from pathlib import Path
 
-from matplotlib.figure import Figure
-
 # Figures that gather several keys; a key not named here is drawn alone.
 GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "losses": ("Critic and generator losses", ("critic_loss", "gen_loss")),
@@ -50,8 +48,10 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
 
 
-def line_figure(title: str, curves: dict[str, tuple[list[int], list[float]]], *, log_y: bool = False) -> Figure:
+def line_figure(title: str, curves: dict[str, tuple[list[int], list[float]]], *, log_y: bool = False):
     """One axes with a line per curve against the iteration."""
+    from matplotlib.figure import Figure  # on first use: the CLI starts without matplotlib
+
     fig = Figure(figsize=(6.4, 4.0), dpi=100, layout="constrained")
     ax = fig.add_subplot()
     for label, (xs, ys) in curves.items():

@@ -34,7 +34,6 @@ from typing import Optional
 
 import numpy as np
 import torch
-from matplotlib.figure import Figure
 from rich.console import Console
 from torch import nn
 
@@ -50,6 +49,13 @@ from toy.plots import critic_surface, draw_frame
 from toy.train import cpu_threads
 
 EXPERIMENTS = ("clipping-vs-penalty", "gradient-norms", "weight-histograms")
+
+
+def Figure(**kwargs):
+    """matplotlib's Figure, imported on first use so that the CLI starts without matplotlib."""
+    from matplotlib.figure import Figure as _Figure
+
+    return _Figure(**kwargs)
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,14 @@
 from __future__ import annotations
 
 import numpy as np
-import ot
 
 EMD_MAX_ITER = 10_000_000  # the simplex needs more than POT's default 100,000 pivots at n = 1,000
 
 
 def wasserstein1(a: np.ndarray, b: np.ndarray) -> float:
     """Exact W₁ between the empirical distributions of ``a`` (n, d) and ``b`` (m, d), Euclidean cost."""
+    import ot  # POT imports scipy: 1-2 s that every CLI start would pay if imported at the top
+
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     cost = ot.dist(a, b, metric="euclidean")  # (n, m)

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from matplotlib.figure import Figure
 
 GRID_POINTS = 128  # per axis (the script's N_POINTS)
 RANGE = 3.0  # the grid spans [−RANGE, RANGE]²
@@ -46,6 +45,8 @@ def draw_frame(ax, axis: np.ndarray, values: np.ndarray, real: np.ndarray | None
 
 
 def save_frame(path: Path, axis, values, real, fake, title: str) -> None:
+    from matplotlib.figure import Figure  # on first use: the CLI starts without matplotlib
+
     fig = Figure(figsize=(5.2, 5.0), dpi=100, layout="constrained")
     ax = fig.add_subplot()
     cs = draw_frame(ax, axis, values, real, fake, title)
