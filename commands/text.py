@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from commands.common import (console, device_option, distributed_device, loop_options, run_options, runtime_options,
-                             seed_option, user_errors)
+                             seed_option, tensorboard_option, user_errors)
 from seqgan_gp.losses import LOSSES
 from seqgan_gp.text.config import PRESETS, preset
 from seqgan_gp.text.train import train_text
@@ -50,10 +50,11 @@ from seqgan_gp.text.train import train_text
 @loop_options
 @seed_option
 @device_option
+@tensorboard_option
 @run_options
 @user_errors
 @runtime_options
-def train_text_cmd(preset_name, device, out, resume, overwrite, cache_dir, runtime, **overrides):
+def train_text_cmd(preset_name, device, out, resume, overwrite, cache_dir, runtime, tensorboard, **overrides):
     """Train the paper's WGAN-GP language model (character level as the paper; word or subword on request).
 
     \b
@@ -73,7 +74,7 @@ def train_text_cmd(preset_name, device, out, resume, overwrite, cache_dir, runti
         run = train_text(preset_cfg=preset(preset_name), overrides=overrides, device=dev,
                          console=con, out=Path(out) if out else None, resume=Path(resume) if resume else None,
                          overwrite=overwrite, command=sys.argv, cache_dir=Path(cache_dir) if cache_dir else None,
-                         runtime=runtime, dist=dist)
+                         runtime=runtime, dist=dist, tensorboard=tensorboard)
     finally:
         dist.close()
     res = run.result

@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from PIL import Image
 
 from cli import cli
@@ -72,3 +73,18 @@ def test_plot_errors(cli_runner, tmp_path):
     _write_metrics(tmp_path / "empty", [{"iteration": 0, "note": "x"}])
     r = cli_runner.invoke(cli, ["plot", str(tmp_path / "empty")])
     assert r.exit_code == 2 and "no numeric records" in r.output
+
+
+def test_train_text_tensorboard_logs_the_metrics(cli_runner, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out = tmp_path / "text"
+    r = cli_runner.invoke(cli, ["train-text", "--preset", "tiny", "--iters", "5", "--tensorboard", "--out", str(out),
+                                "--cache-dir", str(tmp_path / "cache")], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    acc = EventAccumulator(str(out / "tensorboard"))
+    acc.Reload()
+    records = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
+    logged = [(rec["iteration"], rec["penalty"]) for rec in records if "penalty" in rec]
+    assert [(e.step, e.value) for e in acc.Scalars("penalty")] == [(i, pytest.approx(v, rel=1e-6)) for i, v in logged]
+    assert "js4" in acc.Tags()["scalars"]

@@ -20,6 +20,7 @@ from seqgan_gp.losses import LOSS_DEFAULTS, make_loss, make_optimizer
 from seqgan_gp.provenance import git_commit, versions
 from seqgan_gp.rundir import RunDir, latest_checkpoint, next_run_dir, resolve_checkpoint
 from seqgan_gp.step import Runtime, RuntimeOptions, resolve_runtime
+from seqgan_gp.tensorboard_log import close_loggers, make_loggers
 from seqgan_gp.text.config import TextConfig, with_overrides
 from seqgan_gp.text.data import check_batch, check_same_corpus, corpus_name, open_text_data
 from seqgan_gp.text.evaluate import TextEvaluator
@@ -101,13 +102,14 @@ def train_text(*, preset_cfg: TextConfig, overrides: dict, device: torch.device,
                out: Optional[Path] = None, resume: Optional[Path] = None, overwrite: bool = False,
                command: Optional[list[str]] = None, show_progress: bool = True,
                cache_dir: Optional[Path] = None, runtime: RuntimeOptions = RuntimeOptions(),
-               dist: DistContext = SINGLE) -> TextRun:
+               dist: DistContext = SINGLE, tensorboard: bool = False) -> TextRun:
     """Train (or resume) a text WGAN-GP run; returns where it is and its last samples.
 
     The corpus is encoded once into the cache under ``cache_dir`` (corpora.cache) and read from
     there as memory-mapped ids. ``runtime`` (--compile, --amp, ...) says how the steps execute; it
     is not a hyperparameter and may change on --resume. Under torchrun (``dist``) rank 0 opens the
-    run directory and writes everything; all ranks train (seqgan_gp.distributed)."""
+    run directory and writes everything; all ranks train (seqgan_gp.distributed). ``tensorboard``
+    also logs every metrics record to RUN_DIR/tensorboard/."""
     rt = resolve_runtime(runtime, device, dist)  # before the run directory: a bad option leaves nothing behind
     opened: dict = {}
 
@@ -117,16 +119,19 @@ def train_text(*, preset_cfg: TextConfig, overrides: dict, device: torch.device,
 
     cfg, ckpt = dist.on_main(open_on_main)
     run = opened.get("run")
+    loggers = []
     try:
+        loggers = make_loggers(run.path, tensorboard=tensorboard) if run is not None else []
         return _train(cfg, run, ckpt, device, console if dist.is_main else Console(quiet=True), command,
-                      show_progress and dist.is_main, cache_dir, rt)
+                      show_progress and dist.is_main, cache_dir, rt, loggers)
     finally:
+        close_loggers(loggers)
         if run is not None:
             run.unlock()
 
 
 def _train(cfg, run: Optional[RunDir], ckpt, device, console, command, show_progress, cache_dir,
-           rt: Runtime) -> TextRun:
+           rt: Runtime, loggers=()) -> TextRun:
     dist = rt.dist
     with dist.main_first():  # rank 0 fills the encoded-corpus cache, the others read it
         data = open_text_data(cfg, console=console, cache_dir=cache_dir, show_progress=show_progress)
@@ -172,7 +177,7 @@ def _train(cfg, run: Optional[RunDir], ckpt, device, console, command, show_prog
     result = fit(run=run, parts=parts, loop_cfg=loop_config(cfg), kind=KIND, meta=meta_doc,
                  console=console, start=start, keep_checkpoints=cfg.keep_checkpoints,
                  sample=sample if cfg.sample_every else None, evaluate=evaluator,
-                 show_progress=show_progress, runtime=rt)
+                 show_progress=show_progress, runtime=rt, loggers=loggers)
     if not last:
         sample(result.iteration)
     return TextRun(run.path, result, last, first)
