@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from commands.common import console, device_option, loop_options, run_options, seed_option, user_errors
+from commands.common import (console, device_option, loop_options, run_options, seed_option, tensorboard_option,
+                             user_errors)
 from image.config import DATASETS, PRESETS, paper_config
 from image.models import MODELS
 from seqgan_gp.device import resolve_device
@@ -53,9 +54,10 @@ from seqgan_gp.losses import LOSSES
 @loop_options
 @seed_option
 @device_option
+@tensorboard_option
 @run_options
 @user_errors
-def train_image_cmd(preset_name, device, out, resume, overwrite, **overrides):
+def train_image_cmd(preset_name, device, out, resume, overwrite, tensorboard, **overrides):
     """Train one of the paper's image WGAN-GP models (the same loop, losses and checkpoints as text).
 
     Sample grids from a fixed noise batch go to RUN_DIR/samples/ every --sample-every iterations;
@@ -75,7 +77,7 @@ def train_image_cmd(preset_name, device, out, resume, overwrite, **overrides):
     base = paper_config(overrides["model"] or "cifar-resnet", preset_name)
     run = train_image(base=base, overrides=overrides, device=resolve_device(device), console=con,
                       out=Path(out) if out else None, resume=Path(resume) if resume else None,
-                      overwrite=overwrite, command=sys.argv)
+                      overwrite=overwrite, command=sys.argv, tensorboard=tensorboard)
     res = run.result
     if res.stopped_by is not None:
         con.print(f"[yellow]stopped at iteration {res.iteration}; checkpoint {res.last_checkpoint}\n"

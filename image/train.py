@@ -30,6 +30,7 @@ from seqgan_gp.loop import LoopConfig, set_lr
 from seqgan_gp.losses import LOSS_DEFAULTS, make_loss, make_optimizer
 from seqgan_gp.provenance import git_commit, versions
 from seqgan_gp.rundir import RunDir, latest_checkpoint, next_run_dir, resolve_checkpoint
+from seqgan_gp.tensorboard_log import close_loggers, make_loggers
 from seqgan_gp.trainer import FitResult, Parts, fit, load_state
 
 KIND = "image"
@@ -181,16 +182,21 @@ def _open_run(overrides: dict, base: ImageConfig, out: Optional[Path], resume: O
 
 def train_image(*, base: ImageConfig, overrides: dict, device: torch.device, console: Console,
                 out: Optional[Path] = None, resume: Optional[Path] = None, overwrite: bool = False,
-                command: Optional[list[str]] = None, show_progress: bool = True) -> ImageRun:
-    """Train (or resume) an image WGAN-GP run; returns where it is and what it wrote."""
+                command: Optional[list[str]] = None, show_progress: bool = True,
+                tensorboard: bool = False) -> ImageRun:
+    """Train (or resume) an image WGAN-GP run; returns where it is and what it wrote.
+    ``tensorboard`` also logs every metrics record to RUN_DIR/tensorboard/."""
     cfg, run, ckpt = _open_run(overrides, base, out, resume, overwrite)
+    loggers = []
     try:
-        return _train(cfg, run, ckpt, device, console, command, show_progress)
+        loggers = make_loggers(run.path, tensorboard=tensorboard)
+        return _train(cfg, run, ckpt, device, console, command, show_progress, loggers)
     finally:
+        close_loggers(loggers)
         run.unlock()
 
 
-def _train(cfg: ImageConfig, run: RunDir, ckpt, device, console, command, show_progress) -> ImageRun:
+def _train(cfg: ImageConfig, run: RunDir, ckpt, device, console, command, show_progress, loggers=()) -> ImageRun:
     source = open_source(cfg.dataset, cfg.data_dir, max_examples=cfg.max_examples, embedded_size=cfg.embedded_size)
     if source.n < cfg.batch_size:
         raise UserError(f"--batch-size {cfg.batch_size}: the dataset has only {source.n} images")
@@ -239,7 +245,7 @@ def _train(cfg: ImageConfig, run: RunDir, ckpt, device, console, command, show_p
     try:
         result = fit(run=run, parts=parts, loop_cfg=loop_config(cfg), kind=KIND, meta=meta_doc, console=console,
                      start=start, keep_checkpoints=cfg.keep_checkpoints, sample=sample if cfg.sample_every else None,
-                     evaluate=evaluator, show_progress=show_progress)
+                     evaluate=evaluator, show_progress=show_progress, loggers=loggers)
     finally:
         parts.batches.close()
     if not grids:

@@ -88,3 +88,18 @@ def test_train_text_tensorboard_logs_the_metrics(cli_runner, tmp_path):
     logged = [(rec["iteration"], rec["penalty"]) for rec in records if "penalty" in rec]
     assert [(e.step, e.value) for e in acc.Scalars("penalty")] == [(i, pytest.approx(v, rel=1e-6)) for i, v in logged]
     assert "js4" in acc.Tags()["scalars"]
+
+
+def test_train_image_tensorboard_logs_the_metrics(cli_runner, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out = tmp_path / "image"
+    r = cli_runner.invoke(cli, ["train-image", "--preset", "tiny", "--device", "cpu", "--iters", "2", "--eval-every", "0",
+                                "--tensorboard", "--out", str(out)], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    acc = EventAccumulator(str(out / "tensorboard"))
+    acc.Reload()
+    records = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
+    logged = [(rec["iteration"], rec["critic_loss"]) for rec in records if "critic_loss" in rec]
+    assert logged and [(e.step, e.value) for e in acc.Scalars("critic_loss")] == [
+        (i, pytest.approx(v, rel=1e-6)) for i, v in logged]
