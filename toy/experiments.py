@@ -19,6 +19,8 @@ critics then settle in a few hundred steps instead of a few thousand.
   layers stay within an order of magnitude. (The paper also trained the generator; a fixed one
   shows the same per-layer behaviour of the critic at a fraction of the cost.)
 * ``weight-histograms`` (Figure 1c): all critic weights after training; clipping piles them at ±c.
+  With tflib's He initialisation most weights already lie beyond ±0.01 at the start, so the first
+  clip alone puts most of them on the bounds; ``initial_share_at_*`` report that share.
 
 Each study writes its PNGs, ``results.json`` with the numbers behind them and ``config.json`` to a
 run directory.
