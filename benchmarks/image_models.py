@@ -4,7 +4,8 @@ One generator iteration = ``critic_iters`` critic steps (each: fakes from G, one
 real + fake + interpolates, the penalty's double backward, an Adam step) and one generator step,
 exactly as ``train-image`` runs it (the shared loop, the model's paper batch sizes and loss; the
 conditional CIFAR ResNet with its AC-GAN terms). Real batches are random pixels already in memory
-(data loading is not what is measured). The first iteration is a warm-up and is not counted.
+(data loading is not what is measured). The first iteration is a warm-up and is not counted
+(``--no-warmup`` times it too).
 
     python benchmarks/image_models.py                       # every model, 2 timed iterations each
     python benchmarks/image_models.py --models cifar-resnet,mnist --iters 3 --threads 1
@@ -43,15 +44,16 @@ class RandomImages(ImageSource):
         return self._pixels[np.asarray(idx) % 256, :, :resolution, :resolution]
 
 
-def time_model(model: str, *, conditional: bool, iters: int, device: torch.device) -> dict:
+def time_model(model: str, *, conditional: bool, iters: int, device: torch.device, warmup: bool = True) -> dict:
     cfg = paper_config(model)
     cfg = type(cfg)(**{**cfg.__dict__, "conditional": conditional, "eval_every": 0, "sample_every": 0,
                        "checkpoint_every": 0, "dataset": "embedded"})
     parts = build_parts(cfg, RandomImages(cfg.channels), device)
     lc = loop_config(cfg)
     try:
-        train(G=parts.G, D=parts.D, g_opt=parts.g_opt, d_opt=parts.d_opt, batches=parts.batches, loss=parts.loss,
-              z_dim=cfg.z_dim, rng=parts.rng, cfg=type(lc)(**{**lc.__dict__, "iters": 1}), start=0)  # warm-up
+        if warmup:
+            train(G=parts.G, D=parts.D, g_opt=parts.g_opt, d_opt=parts.d_opt, batches=parts.batches, loss=parts.loss,
+                  z_dim=cfg.z_dim, rng=parts.rng, cfg=type(lc)(**{**lc.__dict__, "iters": 1}), start=0)
         if device.type == "cuda":
             torch.cuda.synchronize()
         t0 = time.perf_counter()
@@ -73,7 +75,9 @@ def time_model(model: str, *, conditional: bool, iters: int, device: torch.devic
 @click.option("--iters", type=int, default=2, show_default=True, help="Timed generator iterations per model.")
 @click.option("--threads", type=int, default=0, show_default=True, help="torch CPU threads (0: torch's default).")
 @click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
-def main(models, iters, threads, device):
+@click.option("--warmup/--no-warmup", default=True, show_default=True,
+              help="Run one untimed iteration first (skip it for the big models on a CPU, where it costs minutes).")
+def main(models, iters, threads, device, warmup):
     if threads:
         torch.set_num_threads(threads)
     con = Console()
@@ -86,7 +90,7 @@ def main(models, iters, threads, device):
     if "cifar-resnet" in models.split(","):
         runs.insert(runs.index(("cifar-resnet", False)) + 1, ("cifar-resnet", True))
     for model, conditional in runs:
-        r = time_model(model, conditional=conditional, iters=iters, device=dev)
+        r = time_model(model, conditional=conditional, iters=iters, device=dev, warmup=warmup)
         con.print(f"{r['model']}: {r['sec']:.2f} s / iteration")
         table.add_row(r["model"], str(r["px"]), str(r["dim"]), r["batch"], str(r["critic"]), f"{r['G_M']:.2f}",
                       f"{r['D_M']:.2f}", f"{r['sec']:.2f}")
