@@ -60,11 +60,13 @@ class TokenBatches:
 
     def __init__(self, ids: np.ndarray, vocab_size: int, batch_size: int, seed: int,
                  device: torch.device, **shard):
-        self.ids, self.vocab_size, self.device = ids, vocab_size, device
+        self.ids, self.vocab_size, self.device = ids, vocab_size, torch.device(device)
         self.sampler = EpochSampler(len(ids), batch_size, seed, **shard)
 
     def next(self) -> torch.Tensor:
         rows = torch.from_numpy(np.ascontiguousarray(self.ids[self.sampler.next_indices()]))
+        if self.device.type == "cuda":
+            rows = rows.pin_memory()  # an asynchronous copy: the host does not wait for the GPU
         rows = rows.to(self.device, dtype=torch.long, non_blocking=True)
         onehot = torch.zeros(*rows.shape, self.vocab_size, device=self.device)
         return onehot.scatter_(2, rows.unsqueeze(2), 1.0)  # (B, L, V)

@@ -97,6 +97,8 @@ def resolve_runtime(options: RuntimeOptions, device: torch.device, dist: Optiona
                         f"drop --cuda-graphs (or use --compile)")
     precision = resolve_precision(options.amp, device, tf32=options.tf32)
     apply_tf32(precision)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # shapes are fixed for a run: let cuDNN pick its fastest kernels
     return Runtime(options=options, device=device, precision=precision, dist=dist or DistContext())
 
 
