@@ -19,9 +19,10 @@ The interface is fixed so that numbers from different machines compare::
         --blocks 5 --iters 5 [--device cpu|cuda] [--compile] [--amp off|bf16|auto] --json
 
 runs one warm-up generator iteration (which also compiles), then ``--iters`` timed ones, and prints
-one JSON line: ``sec_per_iter`` (median), ``aten_ops_per_iter`` (every ``aten::`` operator the
-PyTorch profiler records over one generator iteration, nested ones included) and the
-configuration; ``--baseline`` adds the baseline's figures and the ratios. Without ``--json`` it
+one JSON line: ``sec_per_iter`` (median wall time), ``cpu_sec_per_iter`` (median CPU time of the
+process: on a loaded shared machine with one thread, the time the step would take alone),
+``aten_ops_per_iter`` (every ``aten::`` operator the PyTorch profiler records over one generator
+iteration, nested ones included) and the configuration; ``--baseline`` adds the baseline's figures and the ratios. Without ``--json`` it
 prints a table with the baseline measured in the same run, the speed-up and the operator ratio.
 The load average of the machine is printed with the results: on a shared machine compare only
 ratios measured in the same run.
@@ -178,14 +179,15 @@ def count_ops(fn) -> int:
     return sum(1 for e in prof.events() if e.name.startswith("aten::"))
 
 
-def timed(fn, device) -> float:
+def timed(fn, device) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process) of one call."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     fn()
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-    return time.perf_counter() - t
+    return time.perf_counter() - t, time.process_time() - c
 
 
 def build(args, device):
@@ -230,12 +232,15 @@ def main(argv=None):
         Db.load_state_dict(port_weights(D0))
         runners["baseline"] = BaselineStep(Gb, Db, ids, args, device)
 
-    warmup = {name: timed(r.iteration, device) for name, r in runners.items()}  # compiles, if asked
+    warmup = {name: timed(r.iteration, device)[0] for name, r in runners.items()}  # compiles, if asked
     ops = {name: count_ops(r.iteration) for name, r in runners.items()}
     times: dict[str, list[float]] = {name: [] for name in runners}
+    cpu: dict[str, list[float]] = {name: [] for name in runners}
     for _ in range(args.iters):  # interleaved: both see the same load
         for name, r in runners.items():
-            times[name].append(timed(r.iteration, device))
+            wall, busy = timed(r.iteration, device)
+            times[name].append(wall)
+            cpu[name].append(busy)
     load_after = os.getloadavg()
 
     config = {k: getattr(args, k) for k in ("dim", "seq_len", "batch", "vocab", "critic_iters", "blocks", "iters",
@@ -244,16 +249,19 @@ def main(argv=None):
                   cpu=cpu_description() if device.type == "cpu" else torch.cuda.get_device_name(device),
                   precision=ours.runtime.precision.describe())
     result = {"sec_per_iter": statistics.median(times["ours"]), "sec_per_iter_min": min(times["ours"]),
-              "sec_per_iter_all": [round(t, 4) for t in times["ours"]], "aten_ops_per_iter": ops["ours"],
+              "sec_per_iter_all": [round(t, 4) for t in times["ours"]],
+              "cpu_sec_per_iter": statistics.median(cpu["ours"]), "aten_ops_per_iter": ops["ours"],
               "warmup_sec": warmup["ours"], "config": config,
               "load_avg_1min": [round(load_before[0], 2), round(load_after[0], 2)]}
     if with_baseline:
         base = statistics.median(times["baseline"])
         result["baseline"] = {"sec_per_iter": base, "sec_per_iter_min": min(times["baseline"]),
                               "sec_per_iter_all": [round(t, 4) for t in times["baseline"]],
+                              "cpu_sec_per_iter": statistics.median(cpu["baseline"]),
                               "aten_ops_per_iter": ops["baseline"]}
         result["speedup"] = base / result["sec_per_iter"]
         result["speedup_min"] = min(times["baseline"]) / result["sec_per_iter_min"]
+        result["speedup_cpu"] = result["baseline"]["cpu_sec_per_iter"] / result["cpu_sec_per_iter"]
         result["op_ratio"] = ops["baseline"] / ops["ours"]
     if args.json:
         print(json.dumps(result))
@@ -266,14 +274,16 @@ def main(argv=None):
     table = Table(title=f"generator iteration = {args.critic_iters} critic steps + 1 generator step; DIM {args.dim}, "
                         f"batch {args.batch}, length {args.seq_len}, V {args.vocab}, {args.blocks} blocks, "
                         f"{args.device} ({config['cpu']}), {config['threads']} threads")
-    for col in ("step", "s/iter (median)", "s/iter (min)", "aten ops/iter", "speed-up (median)", "op ratio"):
+    for col in ("step", "s/iter (median)", "s/iter (min)", "CPU s/iter", "aten ops/iter", "speed-up (median)",
+                "speed-up (CPU s)", "op ratio"):
         table.add_column(col, justify="right" if col != "step" else "left")
     b = result["baseline"]
     table.add_row("baseline (PyTorch port)", f"{b['sec_per_iter']:.4f}", f"{b['sec_per_iter_min']:.4f}",
-                  f"{b['aten_ops_per_iter']:,}", "1.00x", "1.00x")
+                  f"{b['cpu_sec_per_iter']:.4f}", f"{b['aten_ops_per_iter']:,}", "1.00x", "1.00x", "1.00x")
     table.add_row(label, f"{result['sec_per_iter']:.4f}", f"{result['sec_per_iter_min']:.4f}",
-                  f"{result['aten_ops_per_iter']:,}", f"{result['speedup']:.2f}x", f"{result['op_ratio']:.2f}x")
-    con = Console()
+                  f"{result['cpu_sec_per_iter']:.4f}", f"{result['aten_ops_per_iter']:,}", f"{result['speedup']:.2f}x",
+                  f"{result['speedup_cpu']:.2f}x", f"{result['op_ratio']:.2f}x")
+    con = Console(width=150)
     con.print(table)
     con.print(f"precision: {config['precision']}; warm-up {warmup['ours']:.1f} s; {args.iters} timed iterations "
               f"each; load average (1 min) {load_before[0]:.2f} before, {load_after[0]:.2f} after")
