@@ -115,6 +115,8 @@ class TrainStep:
         self.dist = runtime.dist
         # the built-in losses split noise and objective; others (e.g. AC-GAN) only offer critic_loss
         self.split_objective = hasattr(loss, "critic_objective") and hasattr(loss, "critic_noise")
+        self.dist.broadcast_module(G)  # data-parallel ranks start from rank 0's weights
+        self.dist.broadcast_module(D)
 
     # -- noise of this rank's slice of the global batch -----------------------------------------
     def _z(self, n: int) -> torch.Tensor:
