@@ -8,7 +8,8 @@ pass over x̂: a full, useless backward pass (input and weight gradients of ever
 critic step. Written as ``x · m`` with a stored 0/1 (or slope/1) mask that does not require grad,
 the derivative is ``grad · m`` and the second derivative stops there. Measured on the paper's
 text critic (5 blocks): 22 instead of 32 convolution backward calls per critic step, and the
-whole training step 1.12x → 1.28x faster than the PyTorch port's at DIM 64, batch 16 (issue 7).
+whole training step (with the fused residual add of text/models.py) 1.12x → 1.28x faster than the
+PyTorch port's at DIM 64, batch 16 (issue 7).
 
 Where no gradient is being recorded the plain functions run (one operation instead of three).
 """
