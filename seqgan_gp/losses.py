@@ -29,6 +29,8 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from seqgan_gp.activations import penalty_pass
+
 
 def interpolate(real: Tensor, fake: Tensor, eps: Tensor) -> Tensor:
     """x̂ = ε·real + (1 − ε)·fake with ``eps`` of shape (B,) broadcast over all other dims.
@@ -60,16 +62,25 @@ def critic_scores(critic, x: Tensor, labels: Optional[Tensor] = None) -> Tensor:
 
 
 def autograd_input_grad(critic, x_hat: Tensor, labels: Optional[Tensor] = None) -> Tensor:
-    """∂ Σ_i D(x̂_i) / ∂x̂, kept differentiable in the critic's parameters (create_graph)."""
+    """∂ Σ_i D(x̂_i) / ∂x̂, kept differentiable in the critic's parameters (create_graph).
+
+    The pass runs inside :func:`seqgan_gp.activations.penalty_pass`, so critics built on those
+    activations skip a useless backward pass in the double backward."""
     x_hat = x_hat.detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(critic_scores(critic, x_hat, labels).sum(), x_hat, create_graph=True)
+    with penalty_pass():
+        scores = critic_scores(critic, x_hat, labels)
+    (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
     return grad
 
 
 def func_input_grad(critic, x_hat: Tensor, labels: Optional[Tensor] = None) -> Tensor:
     """The same gradient through ``torch.func.grad``, which ``torch.compile`` can trace inside an
     outer ``torch.func.grad`` (it cannot trace a double backward through ``autograd.grad``)."""
-    return torch.func.grad(lambda x: critic_scores(critic, x, labels).sum())(x_hat)
+    def total(x):
+        with penalty_pass():
+            return critic_scores(critic, x, labels).sum()
+
+    return torch.func.grad(total)(x_hat)
 
 
 def _scores(critic, real: Tensor, fake: Tensor, labels: Optional[Tensor] = None):

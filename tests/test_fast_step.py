@@ -202,3 +202,41 @@ def test_compiled_step_matches_the_straightforward_step(monkeypatch):
 def test_compiled_step_with_inductor_matches_the_straightforward_step():
     ids = corpus()
     assert_same_training(reference_training(ids, 2), fast_training(ids, 2, RuntimeOptions(compile=True)))
+
+
+def test_penalty_pass_activations_equal_torchs_and_skip_the_useless_backward():
+    from seqgan_gp.activations import leaky_relu, penalty_pass, relu
+
+    x = torch.randn(4, 6, 5)
+    for ours, theirs in ((relu, torch.relu), (lambda t: leaky_relu(t, 0.2),
+                                              lambda t: torch.nn.functional.leaky_relu(t, 0.2))):
+        for in_pass in (False, True):
+            a, b = x.clone().requires_grad_(), x.clone().requires_grad_()
+            with penalty_pass() if in_pass else torch.enable_grad():
+                ya = ours(a)
+            yb = theirs(b)
+            assert torch.equal(ya, yb)
+            (ga,) = torch.autograd.grad(ya.square().sum(), a)
+            (gb,) = torch.autograd.grad(yb.square().sum(), b)
+            assert torch.equal(ga, gb)
+
+    w1 = torch.randn(6, 6, 3, requires_grad=True)
+    w2 = torch.randn(6, 6, 3, requires_grad=True)
+
+    def conv_backward_calls(in_pass):
+        x_hat = x.clone().requires_grad_()
+        with penalty_pass() if in_pass else torch.enable_grad():
+            h = torch.nn.functional.conv1d(relu(x_hat), w1, padding=1)
+            score = torch.nn.functional.conv1d(relu(h), w2, padding=1).sum()
+        (g,) = torch.autograd.grad(score, x_hat, create_graph=True)
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            g.square().sum().backward()
+        grads = [w1.grad.clone(), w2.grad.clone()]
+        w1.grad = w2.grad = None
+        return sum(e.name == "aten::convolution_backward" for e in prof.events()), grads
+
+    plain, g_plain = conv_backward_calls(False)
+    cheap, g_cheap = conv_backward_calls(True)
+    assert cheap < plain  # torch.relu's double backward pushes zeros back through the forward convs
+    for a, b in zip(g_plain, g_cheap):
+        assert torch.allclose(a, b, atol=1e-5)
