@@ -114,3 +114,17 @@ def test_hub_dataset_neither_cached_nor_reachable_says_so(tmp_path):
     assert "hf:someone/no_such_corpus:default: the dataset 'someone/no_such_corpus' is not in the local " \
            "Hugging Face cache" in out.stdout, out.stdout + out.stderr
     assert "the Hub cannot be reached" in out.stdout
+
+
+def test_hf_source_loads_through_load_dataset_offline(tmp_path):
+    """hf:NAME goes through datasets.load_dataset; a local folder stands in for a cached Hub dataset."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "train.jsonl").write_text("".join(json.dumps({"text": f"train {i}"}) + "\n" for i in range(30)))
+    (folder / "validation.jsonl").write_text(json.dumps({"text": "held out"}) + "\n")
+    source = open_source(f"hf:{folder}")
+    assert source.name == "corpus" and source.has_heldout
+    assert lines_of(source)[:2] == ["train 0", "train 1"] and lines_of(source, split="heldout") == ["held out"]
+    assert source.fingerprint() == open_source(f"hf:{folder}").fingerprint()
+    with pytest.raises(CorpusError, match="no split 'test'; the splits are train, validation"):
+        open_source(f"hf:{folder}::test").fingerprint()
