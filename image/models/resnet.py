@@ -17,11 +17,11 @@ Residual blocks are pre-activation, unscaled (out = shortcut + main), with 1x1 s
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from image.layers import (ConvMeanPool, Identity, LabelNorm, MeanPoolConv, Norm, UpsampleConv, batch_norm,
                           conv, layer_norm, linear)
+from seqgan_gp.activations import relu  # torch.relu, with a cheap double backward in the penalty's pass
 
 
 class ResidualBlock(nn.Module):
@@ -55,8 +55,8 @@ class ResidualBlock(nn.Module):
             raise ValueError(f"resample must be 'up', 'down' or None, not {resample!r}")
 
     def forward(self, x, labels=None):
-        h = self.conv1(F.relu(self.n1(x, labels)))
-        h = self.conv2(F.relu(self.n2(h, labels)))
+        h = self.conv1(relu(self.n1(x, labels)))
+        h = self.conv2(relu(self.n2(h, labels)))
         return self.shortcut(x) + h
 
 
@@ -77,7 +77,7 @@ class CifarResNetGenerator(nn.Module):
         x = self.input(z).view(-1, self.dim, 4, 4)  # (B, DIM, 4, 4)
         for block in self.blocks:
             x = block(x, labels)  # 8, 16, 32 px
-        return torch.tanh(self.out(F.relu(self.out_norm(x))))  # (B, C, 32, 32)
+        return torch.tanh(self.out(relu(self.out_norm(x))))  # (B, C, 32, 32)
 
 
 class OptimizedFirstBlock(nn.Module):
@@ -91,7 +91,7 @@ class OptimizedFirstBlock(nn.Module):
         self.conv2 = ConvMeanPool(c_out, c_out, 3)
 
     def forward(self, x):
-        return self.shortcut(x) + self.conv2(F.relu(self.conv1(x)))
+        return self.shortcut(x) + self.conv2(relu(self.conv1(x)))
 
 
 class CifarResNetCritic(nn.Module):
@@ -112,7 +112,7 @@ class CifarResNetCritic(nn.Module):
         self.classifier = linear(dim, n_classes) if n_classes else None
 
     def forward(self, x: torch.Tensor):
-        h = F.relu(self.blocks(x)).mean(dim=(2, 3))  # (B, DIM) global mean pool
+        h = relu(self.blocks(x)).mean(dim=(2, 3))  # (B, DIM) global mean pool
         if self.classifier is None:
             return self.score(h)
         return self.score(h), self.classifier(h)
@@ -149,7 +149,7 @@ class GoodGenerator(nn.Module):
         x = self.input(z).view(-1, self.c0, 4, 4)
         for block in self.blocks:
             x = block(x)
-        return torch.tanh(self.out(F.relu(self.out_norm(x))))  # (B, C, R, R)
+        return torch.tanh(self.out(relu(self.out_norm(x))))  # (B, C, R, R)
 
 
 class GoodCritic(nn.Module):

@@ -11,10 +11,10 @@ Each network has 33 blocks x 3 convs + the input layer + the output layer = 101 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from image.layers import SubpixelConv, batch_norm, conv, deconv, layer_norm, linear
+from seqgan_gp.activations import relu  # torch.relu, with a cheap double backward in the penalty's pass
 
 
 class Bottleneck(nn.Module):
@@ -37,8 +37,8 @@ class Bottleneck(nn.Module):
         self.norm = norm(c_out)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.conv1b(F.relu(self.conv1(F.relu(x))))
-        h = self.norm(self.conv2(F.relu(h)))
+        h = self.conv1b(relu(self.conv1(relu(x))))
+        h = self.norm(self.conv2(relu(h)))
         return self.shortcut(x) + 0.3 * h
 
 
