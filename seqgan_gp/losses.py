@@ -13,7 +13,8 @@ in a second pass, whose input gradient ``torch.autograd.grad(create_graph=True)`
 one ordinary ``backward`` of the total loss then updates the critic (two passes, not the PyTorch
 port's three). A single pass over cat(real, fake, x̂) would issue fewer operations but runs the
 penalty's gradient and its double backward over all 3B rows instead of the B interpolates: on CPU
-it is 1.6x slower per generator iteration at DIM 64, batch 16 (measured, issue 7).
+it is 1.6x slower per generator iteration at DIM 64, batch 16 and 1.9x at DIM 128, batch 64
+(measured, issue 7).
 
 Every objective is split into ``critic_noise`` (the random numbers it needs, drawn from the run's
 generator) and ``critic_objective`` (a pure function of its inputs), so the step can draw noise
