@@ -114,8 +114,8 @@ def _torchrun(args, cwd, timeout=600):
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
 
 
-@pytest.mark.slow
 def test_torchrun_train_text_writes_once_and_resumes(tmp_path):
+    """The real command under torchrun, 2 CPU processes (about 8 s on an idle 2-core machine)."""
     common = ["train-text", "--preset", "tiny", "--device", "cpu", "--eval-every", "0", "--cache-dir",
               str(tmp_path / "cache")]
     proc = _torchrun([*common, "--out", "run", "--iters", "4", "--checkpoint-every", "2"], tmp_path)
