@@ -19,18 +19,20 @@ Paper defaults (SPEC.md):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Optional
 
 from image.models import CONDITIONAL_MODELS, MODELS, RESOLUTION
+from seqgan_gp.configfile import (
+    check_at_least_one,
+    check_optimizer,
+    check_zero_or_more,
+    config_from_dict,
+)
 from seqgan_gp.errors import UserError
-from seqgan_gp.losses import LOSS_DEFAULTS, LOSSES
+from seqgan_gp.losses import LOSS_DEFAULTS
 
 DATASETS = ("embedded", "cifar10", "lsun", "folder", "fashion-mnist")
-
-
-def flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
 
 
 @dataclass(frozen=True)
@@ -90,44 +92,21 @@ class ImageConfig:
         if self.conditional and self.dataset in ("lsun", "folder"):
             raise UserError(f"--conditional: the {self.dataset} dataset has no class labels; use cifar10, "
                             f"fashion-mnist or embedded, or drop --conditional")
-        for name in ["dim", "z_dim", "iters", "batch_size", "gen_batch_multiple", "critic_iters", "embedded_size",
-                     "sample_grid", "log_every", "eval_samples"]:
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise UserError(f"{flag(name)} {value}: must be a whole number of at least 1")
-        for name in ["sample_every", "eval_every", "checkpoint_every", "keep_checkpoints", "max_examples"]:
-            if getattr(self, name) < 0:
-                raise UserError(f"{flag(name)} {getattr(self, name)}: must be 0 or more")
+        check_at_least_one(self, ["dim", "z_dim", "iters", "batch_size", "gen_batch_multiple", "critic_iters",
+                                  "embedded_size", "sample_grid", "log_every", "eval_samples"])
+        check_zero_or_more(self, ["sample_every", "eval_every", "checkpoint_every", "keep_checkpoints"])
+        check_zero_or_more(self, ["max_examples"], zero="all")
         if self.eval_samples < 2:
-            raise UserError(f"--eval-samples {self.eval_samples}: MS-SSIM needs at least one pair of samples")
-        if not self.lambda_gp > 0:
-            raise UserError(f"--lambda-gp {self.lambda_gp}: the penalty weight must be positive (paper: 10)")
-        if not self.lr > 0:
-            raise UserError(f"--lr {self.lr}: the learning rate must be positive")
-        b1, b2 = self.betas
-        if not (0 <= b1 < 1 and 0 <= b2 < 1):
-            raise UserError(f"--betas {b1},{b2}: Adam's betas must lie in [0, 1)")
-        if self.loss not in LOSSES:
-            raise UserError(f"--loss {self.loss}: unknown loss; choose one of {', '.join(LOSSES)}")
-        if not self.clip > 0:
-            raise UserError(f"--clip {self.clip}: the clipping bound must be positive (paper: 0.01)")
+            raise UserError(f"--eval-samples {self.eval_samples}: MS-SSIM needs at least one pair of samples; "
+                            f"pass --eval-samples 2 or more")
+        check_optimizer(self, lambda_gp="10 (the paper's)", lr="1e-4", betas="0,0.9 (the paper's ResNets)")
         if self.acgan_scale < 0 or self.acgan_scale_g < 0:
-            raise UserError("--acgan-scale / --acgan-scale-g must be 0 or more (paper: 1.0 and 0.1)")
+            raise UserError(f"--acgan-scale {self.acgan_scale:g} / --acgan-scale-g {self.acgan_scale_g:g}: must be "
+                            f"0 or more; pass e.g. --acgan-scale 1.0 --acgan-scale-g 0.1 (the paper's)")
 
     @classmethod
     def from_dict(cls, doc: dict, source: str) -> "ImageConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(doc) - known)
-        if unknown:
-            raise UserError(f"{source}: unknown configuration fields {unknown}; written by another version "
-                            f"of seqgan_gp or edited by hand")
-        doc = dict(doc)
-        if "betas" in doc:
-            doc["betas"] = tuple(doc["betas"])
-        try:
-            return cls(**doc)
-        except TypeError as exc:
-            raise UserError(f"{source}: configuration does not fit ({exc})") from None
+        return config_from_dict(cls, doc, source)
 
 
 _CIFAR_DCGAN = dict(dim=128, iters=200_000, batch_size=64, gen_batch_multiple=1, lr=1e-4, betas=(0.5, 0.9),

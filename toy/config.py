@@ -11,11 +11,16 @@ learning rate are still at none after a minute.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
+from seqgan_gp.configfile import (
+    check_at_least_one,
+    check_optimizer,
+    check_zero_or_more,
+    config_from_dict,
+)
 from seqgan_gp.errors import UserError
-from seqgan_gp.losses import LOSSES
-from seqgan_gp.text.config import flag, with_overrides
+from seqgan_gp.text.config import with_overrides
 from toy.data import DATASETS
 
 
@@ -43,41 +48,16 @@ class ToyConfig:
     def __post_init__(self):
         if self.dataset not in DATASETS:
             raise UserError(f"--dataset {self.dataset}: unknown toy dataset; choose one of {', '.join(DATASETS)}")
-        for name in ["iters", "batch_size", "dim", "critic_iters", "log_every", "eval_samples"]:
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise UserError(f"{flag(name)} {value}: must be a whole number of at least 1")
-        for name in ["plot_every", "eval_every", "checkpoint_every", "keep_checkpoints"]:
-            if getattr(self, name) < 0:
-                raise UserError(f"{flag(name)} {getattr(self, name)}: must be 0 (never) or more")
-        if self.loss not in LOSSES:
-            raise UserError(f"--loss {self.loss}: unknown loss; choose one of {', '.join(LOSSES)}")
-        if not self.lambda_gp > 0:
-            raise UserError(f"--lambda-gp {self.lambda_gp}: the penalty weight must be positive (toy paper: 0.1)")
-        if not self.clip > 0:
-            raise UserError(f"--clip {self.clip}: the clipping bound must be positive (paper: 0.01)")
-        if not self.lr > 0:
-            raise UserError(f"--lr {self.lr}: the learning rate must be positive (paper: 1e-4)")
-        b1, b2 = self.betas
-        if not (0 <= b1 < 1 and 0 <= b2 < 1):
-            raise UserError(f"--betas {b1},{b2}: Adam's betas must lie in [0, 1) (paper: 0.5,0.9)")
+        check_at_least_one(self, ["iters", "batch_size", "dim", "critic_iters", "log_every", "eval_samples"])
+        check_zero_or_more(self, ["plot_every", "eval_every", "checkpoint_every", "keep_checkpoints"])
+        check_optimizer(self, lambda_gp="0.1 (the toy paper's)", lr="1e-4 (the paper's)", betas="0.5,0.9 (the paper's)")
         if self.eval_samples < 2:
-            raise UserError(f"--eval-samples {self.eval_samples}: W1 needs at least 2 points")
+            raise UserError(f"--eval-samples {self.eval_samples}: W1 needs at least 2 points; pass --eval-samples 2 "
+                            f"or more (paper: 1000)")
 
     @classmethod
     def from_dict(cls, doc: dict, source: str) -> "ToyConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(doc) - known)
-        if unknown:
-            raise UserError(f"{source}: unknown configuration fields {unknown}; written by another version "
-                            f"of seqgan_gp or edited by hand")
-        doc = dict(doc)
-        if "betas" in doc:
-            doc["betas"] = tuple(doc["betas"])
-        try:
-            return cls(**doc)
-        except TypeError as exc:
-            raise UserError(f"{source}: configuration does not fit ({exc})") from None
+        return config_from_dict(cls, doc, source)
 
 
 PRESETS: dict[str, ToyConfig] = {

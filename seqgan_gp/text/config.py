@@ -7,19 +7,20 @@ iterations, the first 10M sentences, a character vocabulary of at most 2048 ids.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Optional
 
+from seqgan_gp.configfile import (
+    check_at_least_one,
+    check_optimizer,
+    check_zero_or_more,
+    config_from_dict,
+)
 from seqgan_gp.errors import UserError
-from seqgan_gp.losses import LOSS_DEFAULTS, LOSSES
+from seqgan_gp.losses import LOSS_DEFAULTS
 
 TOKENIZERS = ("char", "word", "sentencepiece")
 MAX_VOCAB = 55_108  # largest V with V**4 < 2**63 (n-gram codes of JS-4)
-
-
-def flag(name: str) -> str:
-    """The CLI flag of a config field, for error messages."""
-    return "--" + name.replace("_", "-")
 
 
 @dataclass(frozen=True)
@@ -59,30 +60,18 @@ class TextConfig:
     def __post_init__(self):
         positive = ["iters", "batch_size", "dim", "blocks", "kernel", "z_dim", "critic_iters",
                     "max_examples", "embedded_size", "log_every", "eval_samples"]
-        for name in positive:
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise UserError(f"{flag(name)} {value}: must be a whole number of at least 1")
-        for name in ["sample_every", "eval_every", "checkpoint_every", "keep_checkpoints"]:
-            if getattr(self, name) < 0:
-                raise UserError(f"{flag(name)} {getattr(self, name)}: must be 0 (never) or more")
+        check_at_least_one(self, positive)
+        check_zero_or_more(self, ["sample_every", "eval_every", "checkpoint_every", "keep_checkpoints"])
         if self.seq_len < 2:
-            raise UserError(f"--seq-len {self.seq_len}: a sentence needs at least 2 tokens")
+            raise UserError(f"--seq-len {self.seq_len}: must be at least 2 (a sentence needs two positions); "
+                            f"pass --seq-len 2 or more (paper: 32)")
         if self.vocab_size < 2:
-            raise UserError(f"--vocab-size {self.vocab_size}: the vocabulary needs at least 2 ids (unknown and one token)")
+            raise UserError(f"--vocab-size {self.vocab_size}: must be at least 2 (the unknown id and one token); "
+                            f"pass --vocab-size 2 or more (paper: 2048)")
         if self.kernel % 2 == 0:
-            raise UserError(f"--kernel {self.kernel}: must be odd so 'same' padding keeps the length")
-        if not self.lambda_gp > 0:
-            raise UserError(f"--lambda-gp {self.lambda_gp}: the penalty weight must be positive (paper: 10)")
-        if not self.lr > 0:
-            raise UserError(f"--lr {self.lr}: the learning rate must be positive (paper: 1e-4)")
-        b1, b2 = self.betas
-        if not (0 <= b1 < 1 and 0 <= b2 < 1):
-            raise UserError(f"--betas {b1},{b2}: Adam's betas must lie in [0, 1) (paper: 0.5,0.9)")
-        if self.loss not in LOSSES:
-            raise UserError(f"--loss {self.loss}: unknown loss; choose one of {', '.join(LOSSES)}")
-        if not self.clip > 0:
-            raise UserError(f"--clip {self.clip}: the clipping bound must be positive (paper: 0.01)")
+            raise UserError(f"--kernel {self.kernel}: must be odd so 'same' padding keeps the length; pass an odd "
+                            f"width such as 5 (the paper's)")
+        check_optimizer(self, lambda_gp="10 (the paper's)", lr="1e-4 (the paper's)", betas="0.5,0.9 (the paper's)")
         if self.tokenizer not in TOKENIZERS:
             raise UserError(f"--tokenizer {self.tokenizer}: unknown tokenizer; choose {', '.join(TOKENIZERS)}")
         if self.sp_model_type not in ("unigram", "bpe"):
@@ -90,25 +79,15 @@ class TextConfig:
         if self.long_lines not in ("cut", "drop"):
             raise UserError(f"--long-lines {self.long_lines}: choose cut (the paper's) or drop")
         if self.min_tokens < 0 or self.min_tokens > self.seq_len:
-            raise UserError(f"--min-tokens {self.min_tokens}: must lie between 0 and --seq-len {self.seq_len}")
+            raise UserError(f"--min-tokens {self.min_tokens}: must lie between 0 and --seq-len {self.seq_len}; "
+                            f"pass a value in that range (paper: 0)")
         if self.vocab_size > MAX_VOCAB:
             raise UserError(f"--vocab-size {self.vocab_size}: at most {MAX_VOCAB} (JS-4 codes a 4-gram of ids "
-                            f"as one 64-bit integer, V^4 < 2^63)")
+                            f"as one 64-bit integer, V^4 < 2^63); pass a smaller --vocab-size")
 
     @classmethod
     def from_dict(cls, doc: dict, source: str) -> "TextConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(doc) - known)
-        if unknown:
-            raise UserError(f"{source}: unknown configuration fields {unknown}; written by another version "
-                            f"of seqgan_gp or edited by hand")
-        doc = dict(doc)
-        if "betas" in doc:
-            doc["betas"] = tuple(doc["betas"])
-        try:
-            return cls(**doc)
-        except TypeError as exc:
-            raise UserError(f"{source}: configuration does not fit ({exc})") from None
+        return config_from_dict(cls, doc, source)
 
 
 PRESETS: dict[str, TextConfig] = {

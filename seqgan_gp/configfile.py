@@ -1,0 +1,122 @@
+"""Checks shared by the run configurations (text, image, toy): flag ranges and config.json documents.
+
+A configuration dataclass validates its fields in ``__post_init__`` with the helpers below, so a
+flag out of range gives the same kind of message everywhere: the flag, the value, the rule and
+the value to pass instead. :func:`config_from_dict` rebuilds a configuration from a config.json
+(or a checkpoint's metadata) and reports unknown fields and values of the wrong type against the
+file, not against a flag the user never typed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from typing import Any
+
+from seqgan_gp.errors import UserError
+from seqgan_gp.losses import LOSSES
+
+UNIONS = (typing.Union, types.UnionType)  # Optional[str] and str | None
+
+
+def flag(name: str) -> str:
+    """The CLI flag of a config field, for error messages."""
+    return "--" + name.replace("_", "-")
+
+
+def check_at_least_one(cfg, names: list[str]) -> None:
+    for name in names:
+        value = getattr(cfg, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise UserError(f"{flag(name)} {value}: must be a whole number of at least 1; "
+                            f"pass {flag(name)} 1 or more")
+
+
+def check_zero_or_more(cfg, names: list[str], zero: str = "never") -> None:
+    for name in names:
+        value = getattr(cfg, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise UserError(f"{flag(name)} {value}: must be 0 ({zero}) or more; pass {flag(name)} 0 or more")
+
+
+def check_optimizer(cfg, *, lambda_gp: str, lr: str, betas: str) -> None:
+    """--loss, --lambda-gp, --clip, --lr and --betas; the fix quotes the given (paper) values."""
+    if cfg.loss not in LOSSES:
+        raise UserError(f"--loss {cfg.loss}: unknown loss; choose one of {', '.join(LOSSES)}")
+    if not cfg.lambda_gp > 0:
+        raise UserError(f"--lambda-gp {cfg.lambda_gp:g}: the penalty weight must be positive; "
+                        f"pass e.g. --lambda-gp {lambda_gp}")
+    if not cfg.clip > 0:
+        raise UserError(f"--clip {cfg.clip:g}: the clipping bound must be positive; pass e.g. --clip 0.01 (the paper's)")
+    if not cfg.lr > 0:
+        raise UserError(f"--lr {cfg.lr:g}: the learning rate must be positive; pass e.g. --lr {lr}")
+    b1, b2 = cfg.betas
+    if not (0 <= b1 < 1 and 0 <= b2 < 1):
+        raise UserError(f"--betas {b1:g},{b2:g}: Adam's betas must lie in [0, 1); pass e.g. --betas {betas}")
+
+
+def _describe(kind) -> str:
+    if kind is bool:
+        return "true or false"
+    if kind is int:
+        return "a whole number"
+    if kind is float:
+        return "a number"
+    if kind is str:
+        return "a string"
+    args = typing.get_args(kind)
+    if typing.get_origin(kind) in UNIONS:
+        return " or ".join("null" if a is type(None) else _describe(a) for a in args)
+    if typing.get_origin(kind) is tuple:
+        return f"a list of {len(args)} numbers"
+    return getattr(kind, "__name__", str(kind))
+
+
+def _fits(value: Any, kind) -> bool:
+    if kind is bool:
+        return isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is str:
+        return isinstance(value, str)
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in UNIONS:
+        return any(_fits(value, a) if a is not type(None) else value is None for a in args)
+    if origin is tuple:
+        return isinstance(value, (list, tuple)) and len(value) == len(args) and all(
+            _fits(v, a) for v, a in zip(value, args))
+    return True  # a field type this check does not know: the dataclass validates it
+
+
+def config_from_dict(cls, doc, source: str):
+    """``cls(**doc)`` for the ``config`` part of a config.json or checkpoint, checked field by field.
+
+    Unknown fields, values of the wrong type and values out of range are UserErrors naming
+    ``source`` and the field; fields missing from ``doc`` take the class defaults (older files).
+    """
+    if str(source).endswith(".json"):
+        fix = f"restore {source} from a backup (every checkpoint holds the run's configuration) or start a new run"
+    else:
+        fix = "use an earlier checkpoint of the run"
+    if not isinstance(doc, dict):
+        raise UserError(f"{source}: the configuration is {type(doc).__name__}, not a JSON object; {fix}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(doc) - known)
+    if unknown:
+        raise UserError(f"{source}: unknown configuration fields {unknown} (written by another version of "
+                        f"seqgan_gp or edited by hand); remove them or {fix}")
+    for name, value in doc.items():
+        if not _fits(value, hints[name]):
+            raise UserError(f"{source}: configuration field {name!r} is {value!r}, expected "
+                            f"{_describe(hints[name])}; {fix}")
+    doc = dict(doc)
+    if "betas" in doc:
+        doc["betas"] = tuple(doc["betas"])
+    try:
+        return cls(**doc)
+    except UserError as exc:
+        raise UserError(f"{source}: configuration value out of range ({exc}); {fix}") from None
