@@ -77,6 +77,10 @@ def optimizer_to_flat(prefix: str, opt: torch.optim.Optimizer) -> tuple[dict[str
 
 
 def optimizer_from_flat(prefix: str, opt: torch.optim.Optimizer, tensors: dict, meta: dict) -> None:
+    """Restore ``opt`` from ``{prefix}.{param}.{name}`` tensors and the JSON parts of
+    :func:`optimizer_to_flat`; a state that does not fit the parameters raises ``ValueError``
+    (the caller names the checkpoint)."""
+    params = [p for group in opt.param_groups for p in group["params"]]
     state: dict[int, dict[str, Any]] = {}
     for key, value in tensors.items():
         if key.startswith(prefix + "."):
@@ -85,6 +89,17 @@ def optimizer_from_flat(prefix: str, opt: torch.optim.Optimizer, tensors: dict, 
     for key, value in meta.get("scalars", {}).items():
         idx, name = key.split(".", 1)
         state.setdefault(int(idx), {})[name] = value
+    # parameters with state (those that had a gradient) all have the same entries, each tensor of
+    # its parameter's shape; Adam would otherwise fail (or silently restart) at the next step
+    names = {frozenset(s) for s in state.values()}
+    if len(names) > 1 or any(not 0 <= idx < len(params) for idx in state):
+        raise ValueError(f"{prefix}: the state of parameters {sorted(state)[:8]} does not fit the optimizer's "
+                         f"{len(params)} parameters (entries {sorted(map(sorted, names))[:2]})")
+    for idx, entries in state.items():
+        for name, value in entries.items():
+            if torch.is_tensor(value) and value.dim() > 0 and value.shape != params[idx].shape:
+                raise ValueError(f"{prefix}.{idx}.{name} has shape {tuple(value.shape)}, its parameter "
+                                 f"{tuple(params[idx].shape)}")
     opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
 
 
@@ -101,13 +116,15 @@ def module_from_flat(prefix: str, module: torch.nn.Module, tensors: dict, source
     if missing or unexpected:
         raise UserError(
             f"{source}: checkpoint does not match the model ({prefix}: missing {missing[:3]}, "
-            f"unexpected {unexpected[:3]}); it was written by a different model configuration"
+            f"unexpected {unexpected[:3]}); it is damaged or was written by a different model configuration; "
+            f"use an intact checkpoint of the same run"
         )
     for k, v in expected.items():
         if tuple(sub[k].shape) != tuple(v.shape):
             raise UserError(
                 f"{source}: tensor {prefix}.{k} has shape {tuple(sub[k].shape)} but the model "
-                f"expects {tuple(v.shape)}; the checkpoint is damaged or from another configuration"
+                f"expects {tuple(v.shape)}; the checkpoint is damaged or from another configuration; "
+                f"use an intact checkpoint of the same run"
             )
     module.load_state_dict(sub)
 
@@ -122,31 +139,45 @@ def save_checkpoint(path: Path, tensors: dict[str, torch.Tensor], meta: dict) ->
 
 
 def load_checkpoint(path: Path, *, kind: str | None = None) -> tuple[dict[str, torch.Tensor], dict]:
-    """Read a checkpoint; every way it can be wrong is a UserError naming the file."""
+    """Read a checkpoint; every way it can be wrong is a UserError naming the file and the fix."""
     path = Path(path)
+    earlier = "use an earlier checkpoint from the run's checkpoints/ folder"
+    if path.is_dir():
+        raise UserError(f"{path}: a directory, not a checkpoint file; pass a run directory (holding config.json "
+                        f"and checkpoints/) or a .safetensors checkpoint")
     if not path.is_file():
         raise UserError(f"{path}: no such checkpoint file; pass a run directory or a .safetensors checkpoint")
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot be read ({exc.strerror}); make it readable or {earlier}") from None
     if not data:
-        raise UserError(f"{path}: checkpoint file is empty (an interrupted copy?); use an earlier checkpoint")
+        raise UserError(f"{path}: checkpoint file is empty (an interrupted copy?); {earlier}")
     try:
         tensors = st_load(data)
         header_len = int.from_bytes(data[:8], "little")
         header = json.loads(data[8 : 8 + header_len])
     except (SafetensorError, ValueError, UnicodeDecodeError, OSError) as exc:
-        raise UserError(f"{path}: not a readable safetensors checkpoint ({exc}); the file is truncated or foreign") from None
-    raw = (header.get("__metadata__") or {}).get(FORMAT)
+        raise UserError(f"{path}: not a readable safetensors checkpoint ({exc}); the file is truncated or foreign; "
+                        f"{earlier}") from None
+    raw = (header.get("__metadata__") or {}).get(FORMAT) if isinstance(header, dict) else None
     if raw is None:
-        raise UserError(f"{path}: safetensors file without seqgan_gp metadata; it was not written by seqgan_gp")
+        raise UserError(f"{path}: safetensors file without seqgan_gp metadata; it was not written by seqgan_gp; "
+                        f"pass a checkpoint from a seqgan_gp run's checkpoints/ folder")
     try:
         meta = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: checkpoint metadata is not valid JSON ({exc}); the file was modified") from None
+        raise UserError(f"{path}: checkpoint metadata is not valid JSON ({exc}); the file was modified; "
+                        f"{earlier}") from None
+    if not isinstance(meta, dict):
+        raise UserError(f"{path}: checkpoint metadata is {type(meta).__name__}, not a JSON object; the file was "
+                        f"modified; {earlier}")
     if meta.get("format") != FORMAT or meta.get("version") != VERSION:
         raise UserError(f"{path}: checkpoint format {meta.get('format')!r} v{meta.get('version')!r} is not "
                         f"{FORMAT} v{VERSION}; re-train with this version of seqgan_gp")
     if kind is not None and meta.get("kind") != kind:
-        raise UserError(f"{path}: this is a {meta.get('kind')} checkpoint, but the command needs a {kind} checkpoint")
+        raise UserError(f"{path}: this is a {meta.get('kind')} checkpoint, but the command needs a {kind} "
+                        f"checkpoint; pass a {kind} run directory or checkpoint")
     return tensors, meta
 
 
