@@ -32,7 +32,7 @@ from corpora.textfile import Chunk
 from corpora.tokenizers import (MAX_CODE, CharCounts, CharTokenizer, SentencePieceTokenizer, WordCounts,
                                 WordTokenizer, pad_joined, pad_raw, raw_rows)
 
-EMPTY = "the corpus is empty: it holds no non-empty lines; one sentence a line is expected"
+EMPTY = "the corpus is empty: it holds no non-empty lines; give a corpus with one sentence a line"
 
 
 @dataclass(frozen=True)

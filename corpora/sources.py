@@ -372,7 +372,7 @@ def open_source(corpus: str, *, data_dir=None, text_column: Optional[str] = None
     suffix = path.suffix.lower()
     if suffix in DATASET_BUILDERS:
         if not path.is_file():
-            raise CorpusError(f"--corpus {path}: no such file")
+            raise CorpusError(f"--corpus {path}: no such file; give an existing {suffix} file (or a folder of them)")
         return DatasetFilesSource(DATASET_BUILDERS[suffix], [path], path.stem, text_column)
     check_text_file(path)
     if text_column:
@@ -386,7 +386,8 @@ def _directory_source(path: Path, text_column: Optional[str]) -> Source:
                    (p.suffix.lower() in TEXT_SUFFIXES or p.suffix.lower() in DATASET_BUILDERS))
     if not files:
         raise CorpusError(f"--corpus {path}: the directory holds no .txt, .jsonl, .csv or .parquet files and "
-                          f"is not a dataset saved with save_to_disk")
+                          f"is not a dataset saved with save_to_disk; pass a UTF-8 text file with one sentence "
+                          f"a line or a folder of such files")
     parts: list[Source] = []
     for f in files:  # consecutive files of one kind become one part (one load_dataset call)
         kind = DATASET_BUILDERS.get(f.suffix.lower(), "text")

@@ -9,6 +9,7 @@ the replacements instead of failing. Memory is one block, whatever the file size
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
@@ -90,21 +91,48 @@ def _decode(data: bytes) -> tuple[str, int]:
     return text, text.count("\ufffd") - data.count(_FFFD)
 
 
+COMPRESSED = {b"\x1f\x8b": ("gzip-compressed", "gunzip -k"), b"BZh": ("bzip2-compressed", "bunzip2 -k"),
+              b"\xfd7zXZ\x00": ("xz-compressed", "unxz -k"), b"(\xb5/\xfd": ("zstd-compressed", "unzstd"),
+              b"PK\x03\x04": ("a zip archive", "unzip")}
+BINARY_SHARE = 0.1  # undecodable or control bytes in the first 64 kB above this share: not text
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f]")  # control characters other than tab, newlines, \v and \f
+
+
 def check_text_file(path: Path) -> None:
-    """A CorpusError naming ``path`` unless it is a readable file that does not look binary."""
+    """A CorpusError naming ``path`` unless it is a readable file that does not look binary.
+
+    Binary: a compressed file or archive (by its magic bytes), NUL bytes, or more than
+    ``BINARY_SHARE`` of the first 64 kB undecodable as UTF-8 or control characters (text in a
+    legacy 8-bit encoding has a few per cent; random or compressed bytes about half).
+    """
     path = Path(path)
+    text_fix = "give a UTF-8 text file with one sentence a line"
     if not path.exists():
-        raise CorpusError(f"--corpus {path}: no such file; give a UTF-8 text file with one sentence a line")
+        raise CorpusError(f"--corpus {path}: no such file; {text_fix}")
     if path.is_dir():
         raise CorpusError(f"--corpus {path}: is a directory without .txt/.jsonl/.csv/.parquet files "
-                          f"or a saved dataset; give a UTF-8 text file with one sentence a line")
+                          f"or a saved dataset; {text_fix}")
     try:
         with open(path, "rb") as f:
             head = f.read(65536)
     except OSError as exc:
-        raise CorpusError(f"--corpus {path}: cannot be read ({exc.strerror}); check its permissions") from None
+        raise CorpusError(f"--corpus {path}: cannot be read ({exc.strerror}); make it readable (check its "
+                          f"permissions) or {text_fix}") from None
+    for magic, (what, command) in COMPRESSED.items():
+        if head.startswith(magic):
+            raise CorpusError(f"--corpus {path}: is {what}, not text; unpack it first ({command} {path}) "
+                              f"and pass the text file")
     if b"\x00" in head:
-        raise CorpusError(f"--corpus {path}: looks binary (NUL bytes); give a UTF-8 text file with one sentence a line")
+        raise CorpusError(f"--corpus {path}: looks binary (NUL bytes); {text_fix}")
+    if head:
+        text = head.decode("utf-8", errors="replace")
+        if len(head) == 65536:  # the read may have cut the last character in two
+            text = text.rstrip("\ufffd")
+        bad = text.count("\ufffd") - head.count(_FFFD) + len(_CONTROL.findall(text))
+        if bad > BINARY_SHARE * len(text):
+            raise CorpusError(f"--corpus {path}: looks binary or not UTF-8 ({bad / len(text):.0%} of its first "
+                              f"{len(head):,} bytes are not UTF-8 text); {text_fix} (iconv -t UTF-8 converts "
+                              f"other encodings)")
 
 
 def line_chunks(paths: Iterable[Path], *, max_lines: Optional[int] = None, keep_blank: bool = False,
