@@ -45,9 +45,9 @@ def runtime_options(f):
     from seqgan_gp.step import RuntimeOptions  # the CLI imports torch lazily through the library
 
     @functools.wraps(f)
-    def wrapper(*args, compile, amp, cuda_graphs, tf32, **kwargs):
-        return f(*args, runtime=RuntimeOptions(compile=compile, amp=amp, cuda_graphs=cuda_graphs, tf32=tf32),
-                 **kwargs)
+    def wrapper(*args, compile, amp, cuda_graphs, tf32, deterministic, **kwargs):
+        return f(*args, runtime=RuntimeOptions(compile=compile, amp=amp, cuda_graphs=cuda_graphs, tf32=tf32,
+                                               deterministic=deterministic), **kwargs)
 
     opts = [
         click.option("--compile", "compile", is_flag=True,
@@ -61,6 +61,9 @@ def runtime_options(f):
                      help="CUDA only: capture the critic step once and replay it (no per-kernel launch cost)."),
         click.option("--tf32/--no-tf32", default=True, show_default=True,
                      help="CUDA only: TF32 matrix products and convolutions when --amp is off."),
+        click.option("--deterministic", is_flag=True,
+                     help="Bit-reproducible runs on CUDA too (deterministic kernels, no cuDNN autotuning, no TF32; "
+                          "slower). CPU runs are bit-reproducible without it."),
     ]
     for opt in reversed(opts):
         wrapper = opt(wrapper)
@@ -128,8 +131,42 @@ def tensorboard_option(f):
                              '(needs: pip install "seqgan_gp[tensorboard]").')(f)
 
 
+def fault_options(f):
+    """--on-nan and --nan-lr-factor: what a run does when a loss or a weight stops being finite.
+
+    The command receives them as one ``faults`` argument (:class:`seqgan_gp.trainer.FaultPolicy`);
+    like the runtime options they may change when a run is resumed. Put it below ``@user_errors``.
+    """
+    from seqgan_gp.trainer import ON_NAN, FaultPolicy
+
+    @functools.wraps(f)
+    def wrapper(*args, on_nan, nan_lr_factor, **kwargs):
+        return f(*args, faults=FaultPolicy(on_nan=on_nan, lr_factor=nan_lr_factor), **kwargs)
+
+    wrapper = click.option("--nan-lr-factor", type=float, default=0.5, show_default=True,
+                           help="--on-nan rollback multiplies both learning rates by this.")(wrapper)
+    return click.option("--on-nan", type=click.Choice(ON_NAN), default="stop", show_default=True,
+                        help="A NaN or infinite loss or weight (checked at every --log-every and before every "
+                             "checkpoint, so checkpoints are always finite): stop naming the last good checkpoint "
+                             "(exit 3), or rollback to it with lower learning rates and go on (at most 5 times).")(wrapper)
+
+
+def exit_if_stopped(con: Console, command: str, run_dir, result) -> None:
+    """After SIGINT/SIGTERM: say where the run stopped and the exact command that resumes it, exit 128+signal."""
+    if result.stopped_by is None:
+        return
+    if result.hard_stop:
+        how = "stopped at once (second signal); the newest checkpoint on disk is intact"
+    else:
+        how = f"stopped at iteration {result.iteration}"
+    con.print(f"[yellow]{how}: {result.last_checkpoint}[/]")
+    if result.last_checkpoint is not None:
+        con.print(f"resume with: python cli.py {command} --resume {run_dir}", markup=False, soft_wrap=True)
+    sys.exit(128 + result.stopped_by)
+
+
 def user_errors(f):
-    """Turn UserError into a one-line red message and exit code 2 (no traceback)."""
+    """Turn UserError into a one-line red message and exit code 2 (3 for a diverged run; no traceback)."""
 
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
@@ -138,6 +175,6 @@ def user_errors(f):
         except UserError as exc:
             Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(str(exc))}", markup=True,
                                                         soft_wrap=True)  # escape: messages may hold [brackets]
-            sys.exit(2)
+            sys.exit(exc.exit_code)
 
     return wrapper

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from commands.common import (console, device_option, loop_options, run_options, seed_option, tensorboard_option,
-                             user_errors)
+from commands.common import (console, device_option, exit_if_stopped, fault_options, loop_options, run_options,
+                             runtime_options, seed_option, tensorboard_option, user_errors)
 from image.config import DATASETS, PRESETS, paper_config
 from image.models import MODELS
 from seqgan_gp.device import resolve_device
@@ -57,7 +57,9 @@ from seqgan_gp.losses import LOSSES
 @tensorboard_option
 @run_options
 @user_errors
-def train_image_cmd(preset_name, device, out, resume, overwrite, tensorboard, **overrides):
+@runtime_options
+@fault_options
+def train_image_cmd(preset_name, device, out, resume, overwrite, tensorboard, runtime, faults, **overrides):
     """Train one of the paper's image WGAN-GP models (the same loop, losses and checkpoints as text).
 
     Sample grids from a fixed noise batch go to RUN_DIR/samples/ every --sample-every iterations;
@@ -77,12 +79,9 @@ def train_image_cmd(preset_name, device, out, resume, overwrite, tensorboard, **
     base = paper_config(overrides["model"] or "cifar-resnet", preset_name)
     run = train_image(base=base, overrides=overrides, device=resolve_device(device), console=con,
                       out=Path(out) if out else None, resume=Path(resume) if resume else None,
-                      overwrite=overwrite, command=sys.argv, tensorboard=tensorboard)
+                      overwrite=overwrite, command=sys.argv, tensorboard=tensorboard, runtime=runtime, faults=faults)
     res = run.result
-    if res.stopped_by is not None:
-        con.print(f"[yellow]stopped at iteration {res.iteration}; checkpoint {res.last_checkpoint}\n"
-                  f"resume with: python cli.py train-image --resume {run.run_dir}")
-        sys.exit(128 + res.stopped_by)
+    exit_if_stopped(con, "train-image", run.run_dir, res)
     con.print(f"[bold]done[/]: iteration {res.iteration}, run directory {run.run_dir}")
     if run.grids:
         con.print(f"sample grids: {run.grids[0]} ... {run.grids[-1]}" if len(run.grids) > 1 else f"sample grid: {run.grids[0]}")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from commands.common import (console, device_option, distributed_device, loop_options, run_options, runtime_options,
-                             seed_option, tensorboard_option, user_errors)
+from commands.common import (console, device_option, distributed_device, exit_if_stopped, fault_options, loop_options,
+                             run_options, runtime_options, seed_option, tensorboard_option, user_errors)
 from seqgan_gp.losses import LOSSES
 from seqgan_gp.text.config import PRESETS, preset
 from seqgan_gp.text.train import train_text
@@ -54,7 +54,8 @@ from seqgan_gp.text.train import train_text
 @run_options
 @user_errors
 @runtime_options
-def train_text_cmd(preset_name, device, out, resume, overwrite, cache_dir, runtime, tensorboard, **overrides):
+@fault_options
+def train_text_cmd(preset_name, device, out, resume, overwrite, cache_dir, runtime, faults, tensorboard, **overrides):
     """Train the paper's WGAN-GP language model (character level as the paper; word or subword on request).
 
     \b
@@ -74,7 +75,7 @@ def train_text_cmd(preset_name, device, out, resume, overwrite, cache_dir, runti
         run = train_text(preset_cfg=preset(preset_name), overrides=overrides, device=dev,
                          console=con, out=Path(out) if out else None, resume=Path(resume) if resume else None,
                          overwrite=overwrite, command=sys.argv, cache_dir=Path(cache_dir) if cache_dir else None,
-                         runtime=runtime, dist=dist, tensorboard=tensorboard)
+                         runtime=runtime, dist=dist, tensorboard=tensorboard, faults=faults)
     finally:
         dist.close()
     res = run.result
@@ -82,10 +83,7 @@ def train_text_cmd(preset_name, device, out, resume, overwrite, cache_dir, runti
         if res.stopped_by is not None:
             sys.exit(128 + res.stopped_by)
         return
-    if res.stopped_by is not None:
-        con.print(f"[yellow]stopped at iteration {res.iteration}; checkpoint {res.last_checkpoint}\n"
-                  f"resume with: python cli.py train-text --resume {run.run_dir}")
-        sys.exit(128 + res.stopped_by)
+    exit_if_stopped(con, "train-text", run.run_dir, res)
     con.print(f"[bold]done[/]: iteration {res.iteration}, run directory {run.run_dir}")
     con.print("samples (argmax, fixed noise):")
     for text in run.samples[:8]:

@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from commands.common import (console, device_option, loop_options, run_options, seed_option, tensorboard_option,
-                             user_errors)
+from commands.common import (console, device_option, exit_if_stopped, fault_options, loop_options, run_options,
+                             runtime_options, seed_option, tensorboard_option, user_errors)
 from seqgan_gp.device import resolve_device
 from seqgan_gp.losses import LOSSES
 from toy.config import PRESETS, preset
@@ -49,7 +49,9 @@ TOY_HELP = {
 @tensorboard_option
 @run_options
 @user_errors
-def train_toy_cmd(preset_name, device, tensorboard, out, resume, overwrite, **overrides):
+@runtime_options
+@fault_options
+def train_toy_cmd(preset_name, device, tensorboard, out, resume, overwrite, runtime, faults, **overrides):
     """Train a GAN on a 2-D toy distribution (8gaussians, 25gaussians, swissroll) as the paper's gan_toy.py.
 
     Writes frames (the critic's value surface with real points in orange and generated points in green)
@@ -69,12 +71,9 @@ def train_toy_cmd(preset_name, device, tensorboard, out, resume, overwrite, **ov
     con = console()
     run = train_toy(base=preset(preset_name), overrides=overrides, device=resolve_device(device), console=con,
                     out=Path(out) if out else None, resume=Path(resume) if resume else None,
-                    overwrite=overwrite, command=sys.argv, tensorboard=tensorboard)
+                    overwrite=overwrite, command=sys.argv, tensorboard=tensorboard, runtime=runtime, faults=faults)
     res = run.result
-    if res.stopped_by is not None:
-        con.print(f"[yellow]stopped at iteration {res.iteration}; checkpoint {res.last_checkpoint}\n"
-                  f"resume with: python cli.py train-toy --resume {run.run_dir}")
-        sys.exit(128 + res.stopped_by)
+    exit_if_stopped(con, "train-toy", run.run_dir, res)
     table = Table(title=f"train-toy: {run.run_dir}")
     table.add_column("iteration", justify="right")
     table.add_column("W1 (1,000 vs 1,000 points)", justify="right")

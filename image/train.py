@@ -26,12 +26,13 @@ from image.metrics.inception import InceptionNet, fid, inception_score
 from image.models import build_models
 from seqgan_gp.checkpoint import load_checkpoint, module_from_flat
 from seqgan_gp.errors import UserError
-from seqgan_gp.loop import LoopConfig, set_lr
+from seqgan_gp.loop import LoopConfig
 from seqgan_gp.losses import LOSS_DEFAULTS, make_loss, make_optimizer
 from seqgan_gp.provenance import git_commit, versions
 from seqgan_gp.rundir import RunDir, latest_checkpoint, next_run_dir, resolve_checkpoint
+from seqgan_gp.step import Runtime, RuntimeOptions, resolve_runtime
 from seqgan_gp.tensorboard_log import close_loggers, make_loggers
-from seqgan_gp.trainer import FitResult, Parts, fit, load_state
+from seqgan_gp.trainer import FaultPolicy, FitResult, Parts, fit, load_state
 
 KIND = "image"
 RESUME_OVERRIDABLE = ("iters", "log_every", "sample_every", "eval_every", "eval_samples", "checkpoint_every",
@@ -183,20 +184,25 @@ def _open_run(overrides: dict, base: ImageConfig, out: Optional[Path], resume: O
 def train_image(*, base: ImageConfig, overrides: dict, device: torch.device, console: Console,
                 out: Optional[Path] = None, resume: Optional[Path] = None, overwrite: bool = False,
                 command: Optional[list[str]] = None, show_progress: bool = True,
-                tensorboard: bool = False) -> ImageRun:
+                tensorboard: bool = False, runtime: RuntimeOptions = RuntimeOptions(),
+                faults: FaultPolicy = FaultPolicy()) -> ImageRun:
     """Train (or resume) an image WGAN-GP run; returns where it is and what it wrote.
-    ``tensorboard`` also logs every metrics record to RUN_DIR/tensorboard/."""
+
+    ``tensorboard`` also logs every metrics record to RUN_DIR/tensorboard/; ``runtime`` (--compile,
+    --amp, ...) says how the steps execute and ``faults`` what a NaN does (seqgan_gp.trainer)."""
+    rt = resolve_runtime(runtime, device)  # before the run directory: a bad option leaves nothing behind
     cfg, run, ckpt = _open_run(overrides, base, out, resume, overwrite)
     loggers = []
     try:
         loggers = make_loggers(run.path, tensorboard=tensorboard)
-        return _train(cfg, run, ckpt, device, console, command, show_progress, loggers)
+        return _train(cfg, run, ckpt, device, console, command, show_progress, loggers, rt, faults)
     finally:
         close_loggers(loggers)
         run.unlock()
 
 
-def _train(cfg: ImageConfig, run: RunDir, ckpt, device, console, command, show_progress, loggers=()) -> ImageRun:
+def _train(cfg: ImageConfig, run: RunDir, ckpt, device, console, command, show_progress, loggers, rt: Runtime,
+           faults: FaultPolicy) -> ImageRun:
     source = open_source(cfg.dataset, cfg.data_dir, max_examples=cfg.max_examples, embedded_size=cfg.embedded_size)
     if source.n < cfg.batch_size:
         raise UserError(f"--batch-size {cfg.batch_size}: the dataset has only {source.n} images")
@@ -217,14 +223,9 @@ def _train(cfg: ImageConfig, run: RunDir, ckpt, device, console, command, show_p
     meta_doc = {"config": asdict(cfg), "data": data_doc}
     start = 0
     if ckpt is not None:
-        start = load_state(ckpt, parts, kind=KIND)["iteration"]
-        # the checkpoint's optimizers carry the decayed learning rate of iteration `start`; the loop
-        # takes its decay base from the optimizers, so restore the configured rate first
-        for opt in (parts.g_opt, parts.d_opt):
-            set_lr(opt, cfg.lr)
-        run.truncate_metrics(start)
+        start = load_state(ckpt, parts, kind=KIND)["iteration"]  # the decay's base lr is in the optimizer state
         console.print(f"resuming {run.path} from iteration {start} ({ckpt.name})")
-    run.write_config({"kind": KIND, **meta_doc, "device": str(device), "versions": versions(),
+    run.write_config({"kind": KIND, **meta_doc, "device": str(device), "runtime": rt.to_json(), "versions": versions(),
                       "git_commit": git_commit(), "command": command})
 
     grids: list[Path] = []
@@ -241,14 +242,15 @@ def _train(cfg: ImageConfig, run: RunDir, ckpt, device, console, command, show_p
     console.print(f"[bold]train-image[/] {cfg.model} on {source.name} ({source.n:,} images, {cfg.resolution} px, "
                   f"{source.channels} channel{'s' if source.channels > 1 else ''}"
                   f"{', conditional AC-GAN' if cfg.conditional else ''}), DIM {cfg.dim}, batch {cfg.batch_size}, "
-                  f"{cfg.critic_iters} critic steps, {cfg.loss}, device {device}, run {run.path}")
+                  f"{cfg.critic_iters} critic steps, {cfg.loss}, run {run.path}")
+    console.print(f"runtime: {rt.describe()}")
     try:
         result = fit(run=run, parts=parts, loop_cfg=loop_config(cfg), kind=KIND, meta=meta_doc, console=console,
                      start=start, keep_checkpoints=cfg.keep_checkpoints, sample=sample if cfg.sample_every else None,
-                     evaluate=evaluator, show_progress=show_progress, loggers=loggers)
+                     evaluate=evaluator, show_progress=show_progress, loggers=loggers, runtime=rt, faults=faults)
     finally:
         parts.batches.close()
-    if not grids:
+    if not grids and result.stopped_by is None:
         sample(result.iteration)
     return ImageRun(run.path, result, grids, result.metrics)
 

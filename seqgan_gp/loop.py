@@ -5,7 +5,9 @@ steps, each on a fresh real batch and fresh fakes, then one generator step. Text
 runs differ only in what is passed in: the networks, the batch source, the loss and the periodic
 callbacks. How a step executes (eager, ``--compile``, CUDA graphs, bf16, data-parallel ranks) is
 the :class:`seqgan_gp.step.Runtime`'s business (:mod:`seqgan_gp.step`). The hot loop makes no host
-synchronisation: statistics stay on the device and are read once per ``log_every`` iterations.
+synchronisation: statistics stay on the device and are read once per ``log_every`` iterations;
+that read is also where non-finite losses and weights are caught (:class:`NonFinite`), and weights
+are checked again before each checkpoint, so no checkpoint ever holds a NaN.
 """
 
 from __future__ import annotations
@@ -49,9 +51,21 @@ def _due(iteration: int, every: int, last: int) -> bool:
     return iteration == last or (every > 0 and iteration % every == 0)
 
 
-def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
-    for group in opt.param_groups:
-        group["lr"] = lr
+class NonFinite(Exception):
+    """A loss statistic or a weight stopped being finite; raised at a log interval or before a checkpoint."""
+
+    def __init__(self, iteration: int, what: str, value: float):
+        super().__init__(f"iteration {iteration}: {what} is {value}")
+        self.iteration, self.what, self.value = iteration, what, value
+
+
+def nonfinite_weights(*modules: torch.nn.Module) -> Optional[str]:
+    """The name of the first module with a NaN or infinite parameter, else None (one host sync)."""
+    for name, module in zip("GD", modules):
+        sums = [p.detach().float().sum() for p in module.parameters()]  # inf - inf and nan stay non-finite
+        if sums and not bool(torch.isfinite(torch.stack(sums).sum())):
+            return name
+    return None
 
 
 def _split(batch):
@@ -77,7 +91,9 @@ def train(*, G: torch.nn.Module, D: torch.nn.Module, g_opt: torch.optim.Optimize
                      sample_labels=getattr(batches, "sample_labels", None))
     dist = runtime.dist
     gen_batch = cfg.gen_batch_size or cfg.batch_size
-    base_lr = (g_opt.param_groups[0]["lr"], d_opt.param_groups[0]["lr"])
+    for opt in (g_opt, d_opt):  # the decay's base: kept in the optimizer state, so a resumed run decays alike
+        for group in opt.param_groups:
+            group.setdefault("initial_lr", group["lr"])
     sums: dict[str, torch.Tensor] = {}
     counts: dict[str, int] = {}
 
@@ -93,6 +109,10 @@ def train(*, G: torch.nn.Module, D: torch.nn.Module, g_opt: torch.optim.Optimize
             means = dist.mean(torch.stack([sums[k].float() / counts[k] for k in keys]))  # over ranks too
             record.update(zip(keys, means.tolist()))  # the one host sync
             sums.clear(), counts.clear()
+            for k in keys:  # a NaN or inf in any step of the interval shows in its mean
+                if not math.isfinite(record[k]):
+                    raise NonFinite(iteration, f"the mean {k}", record[k])
+            check_weights(iteration)
         if done_iters:
             record["sec_per_iter"] = elapsed / done_iters
             record["it_per_s"] = done_iters / elapsed if elapsed > 0 else math.inf
@@ -103,6 +123,11 @@ def train(*, G: torch.nn.Module, D: torch.nn.Module, g_opt: torch.optim.Optimize
             callbacks.sample(iteration)
         callbacks.log(record)
 
+    def check_weights(iteration: int) -> None:
+        bad = nonfinite_weights(G, D)
+        if bad:
+            raise NonFinite(iteration, f"a weight of {bad}", math.nan)
+
     if start == 0:
         periodic(0, 0.0, 0)  # the untrained generator's figures, for "start vs end"
 
@@ -112,7 +137,9 @@ def train(*, G: torch.nn.Module, D: torch.nn.Module, g_opt: torch.optim.Optimize
         iteration += 1
         if cfg.lr_decay:
             frac = max(0.0, 1.0 - (iteration - 1) / cfg.iters)
-            set_lr(g_opt, base_lr[0] * frac), set_lr(d_opt, base_lr[1] * frac)
+            for opt in (g_opt, d_opt):
+                for group in opt.param_groups:
+                    group["lr"] = group["initial_lr"] * frac
 
         # (1) update the critic n_critic times, each on a fresh real batch and fresh fakes
         for _ in range(cfg.n_critic):
@@ -130,6 +157,7 @@ def train(*, G: torch.nn.Module, D: torch.nn.Module, g_opt: torch.optim.Optimize
             periodic(iteration, now - t_last, iteration - it_last)
             t_last, it_last = time.perf_counter(), iteration
         if callbacks.checkpoint and (_due(iteration, cfg.checkpoint_every, cfg.iters) or stop):
+            check_weights(iteration)  # only finite weights reach a checkpoint: the newest one is always good
             callbacks.checkpoint(iteration)
         if stop:
             break

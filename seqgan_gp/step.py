@@ -38,6 +38,7 @@ under its autocast, the penalty's norm, the losses and the optimizers stay float
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 from typing import Callable, Optional
 
@@ -57,6 +58,7 @@ class RuntimeOptions:
     amp: str = "off"  # off | bf16 | auto: bf16 autocast for the networks (paper: off, float32)
     cuda_graphs: bool = False  # CUDA only: replay the critic step from a captured CUDA graph
     tf32: bool = True  # CUDA only: TF32 matrix products and convolutions when not under bf16
+    deterministic: bool = False  # CUDA: deterministic kernels, no autotuning, no TF32 (CPU is bit-exact anyway)
 
     def __post_init__(self):
         if self.amp not in AMP_CHOICES:
@@ -95,11 +97,23 @@ def resolve_runtime(options: RuntimeOptions, device: torch.device, dist: Optiona
     if options.cuda_graphs and device.type != "cuda":
         raise UserError(f"--cuda-graphs: CUDA graphs need a CUDA device, but this run uses {device}; "
                         f"drop --cuda-graphs (or use --compile)")
-    precision = resolve_precision(options.amp, device, tf32=options.tf32)
+    precision = resolve_precision(options.amp, device, tf32=options.tf32 and not options.deterministic)
     apply_tf32(precision)
-    if device.type == "cuda":
+    if options.deterministic:
+        make_deterministic()
+    elif device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # shapes are fixed for a run: let cuDNN pick its fastest kernels
     return Runtime(options=options, device=device, precision=precision, dist=dist or DistContext())
+
+
+def make_deterministic() -> None:
+    """Same seed, configuration and device give the same weights on CUDA too (PyTorch's reproducibility
+    notes): deterministic algorithms only (an op without one raises), cuDNN without autotuning, and a
+    fixed cuBLAS workspace. The CPU kernels this toolkit uses are deterministic already."""
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True)
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
 
 
 class TrainStep:

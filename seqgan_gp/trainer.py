@@ -17,12 +17,20 @@ from typing import Callable, Optional, Sequence
 import torch
 from rich.console import Console
 
-from seqgan_gp.checkpoint import (load_checkpoint, module_from_flat, module_to_flat, optimizer_from_flat,
-                                  optimizer_to_flat, rng_state_tensor, save_checkpoint, set_rng_state)
-from seqgan_gp.errors import UserError
-from seqgan_gp.loop import Callbacks, LoopConfig, train
+from seqgan_gp.checkpoint import (
+    load_checkpoint,
+    module_from_flat,
+    module_to_flat,
+    optimizer_from_flat,
+    optimizer_to_flat,
+    rng_state_tensor,
+    save_checkpoint,
+    set_rng_state,
+)
+from seqgan_gp.errors import Diverged, UserError
+from seqgan_gp.loop import Callbacks, LoopConfig, NonFinite, train
 from seqgan_gp.progress import TrainingProgress
-from seqgan_gp.rundir import RunDir
+from seqgan_gp.rundir import RunDir, list_checkpoints
 from seqgan_gp.step import Runtime
 
 
@@ -77,12 +85,13 @@ def load_state(path: Path, parts: Parts, *, kind: str) -> dict:
 class StopFlag:
     """Set by SIGINT/SIGTERM: the loop finishes its generator iteration, checkpoints and stops.
 
-    A second signal raises KeyboardInterrupt at once; checkpoint writes are atomic, so nothing
-    already on disk is damaged.
+    A second signal raises KeyboardInterrupt at once (``fit`` turns it into a hard stop);
+    checkpoint writes are atomic, so nothing already on disk is damaged.
     """
 
     def __init__(self):
         self.signum: Optional[int] = None
+        self.second: Optional[int] = None  # the signal that cut the stop short
         self._old = {}
 
     def __call__(self) -> bool:
@@ -90,6 +99,7 @@ class StopFlag:
 
     def _handle(self, signum, frame):
         if self.signum is not None:
+            self.second = signum
             raise KeyboardInterrupt
         self.signum = signum
 
@@ -104,12 +114,32 @@ class StopFlag:
             signal.signal(sig, old)
 
 
+@dataclass(frozen=True)
+class FaultPolicy:
+    """What ``fit`` does when a loss or a weight stops being finite (``--on-nan``)."""
+
+    on_nan: str = "stop"  # stop: end the run naming the last good checkpoint; rollback: reload it and go on
+    lr_factor: float = 0.5  # rollback multiplies both learning rates by this
+    max_rollbacks: int = 5  # then stop: the run keeps diverging
+
+    def __post_init__(self):
+        if self.on_nan not in ON_NAN:
+            raise UserError(f"--on-nan {self.on_nan}: choose one of {', '.join(ON_NAN)}")
+        if not 0 < self.lr_factor < 1:
+            raise UserError(f"--nan-lr-factor {self.lr_factor}: must be between 0 and 1 (exclusive), e.g. 0.5")
+
+
+ON_NAN = ("stop", "rollback")
+
+
 @dataclass
 class FitResult:
     iteration: int  # last completed iteration
     stopped_by: Optional[int]  # signal number when interrupted, else None
     last_checkpoint: Optional[Path]
     metrics: list = field(default_factory=list)
+    hard_stop: bool = False  # a second signal: stopped at once, without a checkpoint of `iteration`
+    rollbacks: list = field(default_factory=list)  # {"iteration", "to", "what", "lr"} per --on-nan rollback
 
 
 def fit(*, run: RunDir, parts: Parts, loop_cfg: LoopConfig, kind: str, meta: dict,
@@ -117,7 +147,7 @@ def fit(*, run: RunDir, parts: Parts, loop_cfg: LoopConfig, kind: str, meta: dic
         sample: Optional[Callable[[int], None]] = None,
         evaluate: Optional[Callable[[int], dict]] = None,
         show_progress: bool = True, loggers: Sequence[Callable[[dict], None]] = (),
-        runtime: Optional[Runtime] = None) -> FitResult:
+        runtime: Optional[Runtime] = None, faults: FaultPolicy = FaultPolicy()) -> FitResult:
     """Train ``parts`` in ``run`` from ``start`` to ``loop_cfg.iters`` with checkpoints and logs.
 
     ``meta`` (configuration, tokenizer, ...) goes into every checkpoint so that a checkpoint file
@@ -125,13 +155,23 @@ def fit(*, run: RunDir, parts: Parts, loop_cfg: LoopConfig, kind: str, meta: dic
     (e.g. :class:`seqgan_gp.tensorboard_log.TensorBoardLogger`). ``runtime`` says how the steps
     execute (:mod:`seqgan_gp.step`); in a data-parallel run only rank 0 writes (``run`` may be
     None on the other ranks) and only rank 0 samples and evaluates.
+
+    Faults: a fresh run writes a checkpoint of iteration 0 before its first step, so a run killed
+    at any moment has one to resume from; records after the resumed checkpoint are dropped from
+    metrics.jsonl (the loop writes them again). A non-finite loss or weight (caught at log
+    intervals and before checkpoints, so every checkpoint is finite) ends the run with
+    :class:`seqgan_gp.errors.Diverged`, or with ``faults.on_nan == "rollback"`` reloads the newest
+    checkpoint, multiplies the learning rates by ``faults.lr_factor`` and goes on. A second
+    SIGINT/SIGTERM returns at once with ``hard_stop`` set.
     """
     if runtime is not None and not runtime.dist.is_main:
         run, sample, evaluate, loggers, show_progress = None, None, None, (), False
     result = FitResult(iteration=start, stopped_by=None, last_checkpoint=None)
     progress = TrainingProgress(console, total=loop_cfg.iters, start=start, description=kind) if show_progress else None
+    pending: dict = {}  # fields for the next metrics record (a rollback's notice)
 
     def log(record: dict) -> None:
+        record.update(pending), pending.clear()
         result.metrics.append(record)
         if run is None:
             return
@@ -153,6 +193,15 @@ def fit(*, run: RunDir, parts: Parts, loop_cfg: LoopConfig, kind: str, meta: dic
         result.last_checkpoint = path
         run.prune_checkpoints(keep_checkpoints)
 
+    def newest_checkpoint() -> Optional[Path]:
+        found = list_checkpoints(run.path) if run is not None else []
+        return found[-1] if found else None
+
+    if run is not None:
+        run.truncate_metrics(start if start > 0 else -1)  # a resume writes records after `start` again
+        if start == 0 and newest_checkpoint() is None:
+            checkpoint(0)
+
     with StopFlag() as stop:
         callbacks = Callbacks(log=log, sample=sample, evaluate=evaluate, checkpoint=checkpoint,
                               should_stop=stop,
@@ -160,12 +209,53 @@ def fit(*, run: RunDir, parts: Parts, loop_cfg: LoopConfig, kind: str, meta: dic
         if progress:
             progress.__enter__()
         try:
-            result.iteration = train(G=parts.G, D=parts.D, g_opt=parts.g_opt, d_opt=parts.d_opt,
-                                     batches=parts.batches, loss=parts.loss, z_dim=parts.z_dim,
-                                     rng=parts.rng, cfg=loop_cfg, start=start, callbacks=callbacks,
-                                     runtime=runtime)
+            while True:
+                try:
+                    result.iteration = train(G=parts.G, D=parts.D, g_opt=parts.g_opt, d_opt=parts.d_opt,
+                                             batches=parts.batches, loss=parts.loss, z_dim=parts.z_dim,
+                                             rng=parts.rng, cfg=loop_cfg, start=start, callbacks=callbacks,
+                                             runtime=runtime)
+                    break
+                except NonFinite as bad:
+                    start = _recover(bad, run=run, parts=parts, kind=kind, faults=faults, result=result,
+                                     newest=newest_checkpoint(), console=console, runtime=runtime)
+                    pending.update(rollback_from=bad.iteration, lr=parts.g_opt.param_groups[0]["lr"])
+                    if progress:
+                        progress.advance(start)
+        except KeyboardInterrupt:  # the second signal: stop now; the newest checkpoint on disk is intact
+            result.hard_stop = True
+            result.last_checkpoint = newest_checkpoint()
+            result.iteration = int(result.last_checkpoint.stem.split("_")[-1]) if result.last_checkpoint else 0
         finally:
             if progress:
                 progress.__exit__(None, None, None)
-        result.stopped_by = stop.signum
+        result.stopped_by = (stop.second or stop.signum) if result.hard_stop else stop.signum
     return result
+
+
+def _recover(bad: NonFinite, *, run: Optional[RunDir], parts: Parts, kind: str, faults: FaultPolicy,
+             result: FitResult, newest: Optional[Path], console: Console, runtime: Optional[Runtime]) -> int:
+    """Roll back to ``newest`` with lower learning rates, or raise Diverged; returns the iteration to go on from."""
+    where = f"; the last good checkpoint is {newest}" if newest else ""
+    data_parallel = runtime is not None and runtime.dist.enabled
+    if faults.on_nan == "stop" or newest is None or data_parallel:
+        hint = (f"resume with: python cli.py train-{kind} --resume {run.path} --on-nan rollback; "
+                f"or start again with a lower --lr"
+                if run is not None else "lower --lr")
+        raise Diverged(f"{bad} (not finite){where}; {hint}") from None
+    if len(result.rollbacks) >= faults.max_rollbacks:
+        raise Diverged(f"{bad} (not finite) again after {len(result.rollbacks)} rollbacks{where}; "
+                       f"start again with a lower --lr or a larger --lambda-gp") from None
+    opts = (parts.g_opt, parts.d_opt)
+    rates = [[(g["lr"], g["initial_lr"]) for g in opt.param_groups] for opt in opts]  # lowered by earlier rollbacks
+    back = load_state(newest, parts, kind=kind)["iteration"]
+    for opt, kept in zip(opts, rates):
+        for group, (lr, initial) in zip(opt.param_groups, kept):
+            group["lr"], group["initial_lr"] = lr * faults.lr_factor, initial * faults.lr_factor
+    run.truncate_metrics(back if back > 0 else -1)
+    lr = parts.g_opt.param_groups[0]["lr"]
+    result.rollbacks.append({"iteration": bad.iteration, "to": back, "what": bad.what, "lr": lr})
+    console.print(f"[yellow]{bad} (not finite): rolled back to {newest.name} (iteration {back}) and "
+                  f"multiplied the learning rates by {faults.lr_factor} (now {lr:.3g}); "
+                  f"rollback {len(result.rollbacks)} of at most {faults.max_rollbacks}")
+    return back

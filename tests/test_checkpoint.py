@@ -41,6 +41,20 @@ def test_resumed_run_is_bit_identical_to_an_uninterrupted_one(tmp_path):
            [{k: v for k, v in r.items() if k not in drop} for r in lb]
 
 
+def test_resume_continues_a_linear_lr_decay_exactly(tmp_path):
+    """The decay's base rate travels in the optimizer state: a run resumed from its middle
+    checkpoint decays from the configured rate, not from the already-decayed one."""
+    straight = run_tiny(tmp_path / "a", 20, lr_decay=True)
+    run_tiny(tmp_path / "b", 20, lr_decay=True, checkpoint_every=10, keep_checkpoints=0)
+    (tmp_path / "b" / "checkpoints" / "checkpoint_00000020.safetensors").unlink()  # as if killed after 10
+    resumed = run_tiny(None, 20, resume=tmp_path / "b")
+    a, b = load_file(straight.result.last_checkpoint), load_file(resumed.result.last_checkpoint)
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    lrs = [r["lr"] for r in resumed.result.metrics if "lr" in r]
+    assert lrs and lrs[-1] == pytest.approx(PRESETS["tiny"].lr * (1 - 19 / 20))
+
+
 def test_crash_during_write_leaves_previous_checkpoint_loadable(tmp_path, monkeypatch):
     path = tmp_path / "c.safetensors"
     ck.save_checkpoint(path, {"w": torch.ones(3)}, {"kind": "text", "iteration": 1})

@@ -24,8 +24,9 @@ from seqgan_gp.losses import LOSS_DEFAULTS, make_loss, make_optimizer
 from seqgan_gp.plots import save_group
 from seqgan_gp.provenance import git_commit, versions
 from seqgan_gp.rundir import RunDir, latest_checkpoint, next_run_dir
+from seqgan_gp.step import Runtime, RuntimeOptions, resolve_runtime
 from seqgan_gp.tensorboard_log import close_loggers, make_loggers
-from seqgan_gp.trainer import FitResult, Parts, fit, load_state
+from seqgan_gp.trainer import FaultPolicy, FitResult, Parts, fit, load_state
 from toy.config import ToyConfig, toy_config
 from toy.data import ToyBatches, mode_centers, mode_std, sample_points
 from toy.metrics import mode_stats, wasserstein1
@@ -139,31 +140,34 @@ def _open_run(overrides: dict, base: ToyConfig, out: Optional[Path], resume: Opt
 def train_toy(*, base: ToyConfig, overrides: dict, device: torch.device, console: Console,
               out: Optional[Path] = None, resume: Optional[Path] = None, overwrite: bool = False,
               command: Optional[list[str]] = None, show_progress: bool = True,
-              tensorboard: bool = False) -> ToyRun:
+              tensorboard: bool = False, runtime: RuntimeOptions = RuntimeOptions(),
+              faults: FaultPolicy = FaultPolicy()) -> ToyRun:
     """Train (or resume) a toy GAN; returns where it is, its first and last figures and its pictures.
 
-    ``tensorboard`` also logs every metrics record to RUN_DIR/tensorboard/.
+    ``tensorboard`` also logs every metrics record to RUN_DIR/tensorboard/; ``runtime`` (--compile,
+    --amp, ...) says how the steps execute and ``faults`` what a NaN does (seqgan_gp.trainer).
     """
+    rt = resolve_runtime(runtime, device)  # before the run directory: a bad option leaves nothing behind
     cfg, run, ckpt = _open_run(overrides, base, out, resume, overwrite)
     loggers = []
     try:
         loggers = make_loggers(run.path, tensorboard=tensorboard)
         with cpu_threads(device):
-            return _train(cfg, run, ckpt, device, console, command, show_progress, loggers)
+            return _train(cfg, run, ckpt, device, console, command, show_progress, loggers, rt, faults)
     finally:
         close_loggers(loggers)
         run.unlock()
 
 
-def _train(cfg: ToyConfig, run: RunDir, ckpt, device, console, command, show_progress, loggers) -> ToyRun:
+def _train(cfg: ToyConfig, run: RunDir, ckpt, device, console, command, show_progress, loggers, rt: Runtime,
+           faults: FaultPolicy) -> ToyRun:
     parts = build_parts(cfg, device)
     start = 0
     meta_doc = {"config": asdict(cfg)}
     if ckpt is not None:
         start = load_state(ckpt, parts, kind=KIND)["iteration"]
-        run.truncate_metrics(start)
         console.print(f"resuming {run.path} from iteration {start} ({ckpt.name})")
-    run.write_config({"kind": KIND, **meta_doc, "device": str(device), "versions": versions(),
+    run.write_config({"kind": KIND, **meta_doc, "device": str(device), "runtime": rt.to_json(), "versions": versions(),
                       "git_commit": git_commit(), "command": command})
 
     evaluator = ToyEvaluator(cfg, parts.G)
@@ -182,7 +186,9 @@ def _train(cfg: ToyConfig, run: RunDir, ckpt, device, console, command, show_pro
                   f"run {run.path}")
     result = fit(run=run, parts=parts, loop_cfg=loop_config(cfg), kind=KIND, meta=meta_doc, console=console,
                  start=start, keep_checkpoints=cfg.keep_checkpoints, sample=frame if cfg.plot_every else None,
-                 evaluate=evaluator, show_progress=show_progress, loggers=loggers)
+                 evaluate=evaluator, show_progress=show_progress, loggers=loggers, runtime=rt, faults=faults)
+    if result.stopped_by is not None:  # interrupted: the command reports how to resume, nothing more to draw
+        return ToyRun(run.path, result, {}, {}, frames, None)
     if not cfg.plot_every:
         frame(result.iteration)
     records = run.metrics()

@@ -22,11 +22,16 @@ from seqgan_gp.rundir import RunDir, latest_checkpoint, next_run_dir, resolve_ch
 from seqgan_gp.step import Runtime, RuntimeOptions, resolve_runtime
 from seqgan_gp.tensorboard_log import close_loggers, make_loggers
 from seqgan_gp.text.config import TextConfig, with_overrides
-from seqgan_gp.text.data import check_batch, check_same_corpus, corpus_name, open_text_data
+from seqgan_gp.text.data import (
+    check_batch,
+    check_same_corpus,
+    corpus_name,
+    open_text_data,
+)
 from seqgan_gp.text.evaluate import TextEvaluator
 from seqgan_gp.text.models import TextCritic, TextGenerator
 from seqgan_gp.text.sampling import generate_ids
-from seqgan_gp.trainer import FitResult, Parts, fit, load_state
+from seqgan_gp.trainer import FaultPolicy, FitResult, Parts, fit, load_state
 
 KIND = "text"
 RESUME_OVERRIDABLE = ("iters", "log_every", "sample_every", "eval_every", "eval_samples",
@@ -102,14 +107,16 @@ def train_text(*, preset_cfg: TextConfig, overrides: dict, device: torch.device,
                out: Optional[Path] = None, resume: Optional[Path] = None, overwrite: bool = False,
                command: Optional[list[str]] = None, show_progress: bool = True,
                cache_dir: Optional[Path] = None, runtime: RuntimeOptions = RuntimeOptions(),
-               dist: DistContext = SINGLE, tensorboard: bool = False) -> TextRun:
+               dist: DistContext = SINGLE, tensorboard: bool = False,
+               faults: FaultPolicy = FaultPolicy()) -> TextRun:
     """Train (or resume) a text WGAN-GP run; returns where it is and its last samples.
 
     The corpus is encoded once into the cache under ``cache_dir`` (corpora.cache) and read from
     there as memory-mapped ids. ``runtime`` (--compile, --amp, ...) says how the steps execute; it
     is not a hyperparameter and may change on --resume. Under torchrun (``dist``) rank 0 opens the
     run directory and writes everything; all ranks train (seqgan_gp.distributed). ``tensorboard``
-    also logs every metrics record to RUN_DIR/tensorboard/."""
+    also logs every metrics record to RUN_DIR/tensorboard/; ``faults`` says what a NaN does
+    (seqgan_gp.trainer)."""
     rt = resolve_runtime(runtime, device, dist)  # before the run directory: a bad option leaves nothing behind
     opened: dict = {}
 
@@ -123,7 +130,7 @@ def train_text(*, preset_cfg: TextConfig, overrides: dict, device: torch.device,
     try:
         loggers = make_loggers(run.path, tensorboard=tensorboard) if run is not None else []
         return _train(cfg, run, ckpt, device, console if dist.is_main else Console(quiet=True), command,
-                      show_progress and dist.is_main, cache_dir, rt, loggers)
+                      show_progress and dist.is_main, cache_dir, rt, loggers, faults)
     finally:
         close_loggers(loggers)
         if run is not None:
@@ -131,7 +138,7 @@ def train_text(*, preset_cfg: TextConfig, overrides: dict, device: torch.device,
 
 
 def _train(cfg, run: Optional[RunDir], ckpt, device, console, command, show_progress, cache_dir,
-           rt: Runtime, loggers=()) -> TextRun:
+           rt: Runtime, loggers=(), faults: FaultPolicy = FaultPolicy()) -> TextRun:
     dist = rt.dist
     with dist.main_first():  # rank 0 fills the encoded-corpus cache, the others read it
         data = open_text_data(cfg, console=console, cache_dir=cache_dir, show_progress=show_progress)
@@ -149,10 +156,8 @@ def _train(cfg, run: Optional[RunDir], ckpt, device, console, command, show_prog
         console.print(f"resuming {ckpt.parent.parent} from iteration {start} ({ckpt.name})")
     if run is None:  # not rank 0: train, write nothing
         result = fit(run=None, parts=parts, loop_cfg=loop_config(cfg), kind=KIND, meta=meta_doc,
-                     console=console, start=start, show_progress=False, runtime=rt)
+                     console=console, start=start, show_progress=False, runtime=rt, faults=faults)
         return TextRun(None, result, [], [])
-    if ckpt is not None:
-        run.truncate_metrics(start)
     run.write_config({"kind": KIND, **meta_doc, "device": str(device), "runtime": rt.to_json(), "versions": versions(),
                       "git_commit": git_commit(), "command": command,
                       "corpus_stats": {"sentences": len(ids), "heldout": len(data.heldout) if data.heldout is not None else 0,
@@ -177,8 +182,8 @@ def _train(cfg, run: Optional[RunDir], ckpt, device, console, command, show_prog
     result = fit(run=run, parts=parts, loop_cfg=loop_config(cfg), kind=KIND, meta=meta_doc,
                  console=console, start=start, keep_checkpoints=cfg.keep_checkpoints,
                  sample=sample if cfg.sample_every else None, evaluate=evaluator,
-                 show_progress=show_progress, runtime=rt, loggers=loggers)
-    if not last:
+                 show_progress=show_progress, runtime=rt, loggers=loggers, faults=faults)
+    if not last and result.stopped_by is None:
         sample(result.iteration)
     return TextRun(run.path, result, last, first)
 
