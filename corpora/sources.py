@@ -149,6 +149,9 @@ def _datasets():
 
     datasets.disable_progress_bars()
     datasets.logging.set_verbosity_error()
+    # load_dataset("json"/"csv"/"parquet") of local files would otherwise send a download-count
+    # request to S3: only a named hub dataset (hf:NAME) may reach the network
+    datasets.config.HF_UPDATE_DOWNLOAD_COUNTS = False
     return datasets
 
 
