@@ -117,3 +117,18 @@ def test_cli_records_the_precision_and_runtime_options_may_change_on_resume(cli_
     assert (out / "checkpoints" / "checkpoint_00000003.safetensors").is_file()
     r = cli_runner.invoke(cli, [*base, "--out", str(tmp_path / "graphs"), "--cuda-graphs"])
     assert r.exit_code == 2 and not (tmp_path / "graphs").exists()
+
+
+@pytest.mark.parametrize("command", [
+    ["train-image", "--preset", "tiny", "--eval-every", "0"],
+    ["train-toy", "--preset", "tiny", "--plot-every", "0", "--eval-every", "0"],
+])
+def test_image_and_toy_runs_take_the_same_runtime_options(cli_runner, tmp_path, command):
+    out = tmp_path / "run"
+    r = cli_runner.invoke(cli, [*command, "--out", str(out), "--iters", "2", "--amp", "bf16"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    runtime = json.loads((out / "config.json").read_text())["runtime"]
+    assert runtime["amp"] == "bf16" and runtime["precision"]["name"] == "bf16"
+    assert "precision bf16 autocast" in r.output.replace("\n", " ")
+    r = cli_runner.invoke(cli, [*command, "--out", str(tmp_path / "graphs"), "--cuda-graphs"])
+    assert r.exit_code == 2 and not (tmp_path / "graphs").exists()  # refused before a run directory exists

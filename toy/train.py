@@ -182,8 +182,8 @@ def _train(cfg: ToyConfig, run: RunDir, ckpt, device, console, command, show_pro
         frames.append(path)
 
     console.print(f"[bold]train-toy[/] {cfg.dataset}: {cfg.loss}, width {cfg.dim}, batch {cfg.batch_size}, "
-                  f"{cfg.critic_iters} critic steps, lr {cfg.lr:g}, {cfg.iters} iterations, device {device}, "
-                  f"run {run.path}")
+                  f"{cfg.critic_iters} critic steps, lr {cfg.lr:g}, {cfg.iters} iterations, run {run.path}")
+    console.print(f"runtime: {rt.describe()}")
     result = fit(run=run, parts=parts, loop_cfg=loop_config(cfg), kind=KIND, meta=meta_doc, console=console,
                  start=start, keep_checkpoints=cfg.keep_checkpoints, sample=frame if cfg.plot_every else None,
                  evaluate=evaluator, show_progress=show_progress, loggers=loggers, runtime=rt, faults=faults)
