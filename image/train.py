@@ -29,10 +29,10 @@ from seqgan_gp.errors import UserError
 from seqgan_gp.loop import LoopConfig
 from seqgan_gp.losses import LOSS_DEFAULTS, make_loss, make_optimizer
 from seqgan_gp.provenance import git_commit, versions
-from seqgan_gp.rundir import RunDir, latest_checkpoint, next_run_dir, resolve_checkpoint
+from seqgan_gp.rundir import RunDir, resolve_checkpoint
 from seqgan_gp.step import Runtime, RuntimeOptions, resolve_runtime
 from seqgan_gp.tensorboard_log import close_loggers, make_loggers
-from seqgan_gp.trainer import FaultPolicy, FitResult, Parts, fit, load_state
+from seqgan_gp.trainer import FaultPolicy, FitResult, Parts, fit, load_state, open_run
 
 KIND = "image"
 RESUME_OVERRIDABLE = ("iters", "log_every", "sample_every", "eval_every", "eval_samples", "checkpoint_every",
@@ -158,27 +158,9 @@ class ImageRun:
 
 def _open_run(overrides: dict, base: ImageConfig, out: Optional[Path], resume: Optional[Path], overwrite: bool):
     """The config, run directory and checkpoint to start from (None for a fresh run)."""
-    if resume is None:
-        cfg = with_overrides(base, **overrides)
-        if out is None:
-            out = next_run_dir(Path("runs"), f"image-{cfg.dataset}-{cfg.model}")
-        return cfg, RunDir.create(out, overwrite=overwrite), None
-    resume = Path(resume)
-    run = RunDir.open_existing(resume)
-    doc = run.read_config()
-    if doc.get("kind") != KIND:
-        run.unlock()
-        raise UserError(f"--resume {resume}: this is a {doc.get('kind')!r} run, not an image run")
-    saved = ImageConfig.from_dict(doc.get("config", {}), str(run.config_path))
-    fixed = {k: v for k, v in overrides.items()
-             if v is not None and k not in RESUME_OVERRIDABLE and getattr(saved, k) != v}
-    if fixed:
-        run.unlock()
-        raise UserError(f"--resume {resume}: {', '.join('--' + k.replace('_', '-') for k in fixed)} differ from "
-                        f"the run's config.json; a resumed run keeps its hyperparameters (only --iters, the "
-                        f"logging intervals, --data-dir and --inception-weights may change)")
-    cfg = with_overrides(saved, **{k: v for k, v in overrides.items() if k in RESUME_OVERRIDABLE})
-    return cfg, run, latest_checkpoint(resume)
+    return open_run(kind=KIND, base=base, overrides=overrides, out=out, resume=resume, overwrite=overwrite,
+                    configure=with_overrides, from_dict=ImageConfig.from_dict,
+                    default_name=lambda cfg: f"image-{cfg.dataset}-{cfg.model}", resumable=RESUME_OVERRIDABLE)
 
 
 def train_image(*, base: ImageConfig, overrides: dict, device: torch.device, console: Console,

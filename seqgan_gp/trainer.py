@@ -30,7 +30,7 @@ from seqgan_gp.checkpoint import (
 from seqgan_gp.errors import Diverged, UserError
 from seqgan_gp.loop import Callbacks, LoopConfig, NonFinite, train
 from seqgan_gp.progress import TrainingProgress
-from seqgan_gp.rundir import RunDir, list_checkpoints
+from seqgan_gp.rundir import RunDir, latest_checkpoint, list_checkpoints, next_run_dir
 from seqgan_gp.step import Runtime
 
 
@@ -80,6 +80,38 @@ def load_state(path: Path, parts: Parts, *, kind: str) -> dict:
         raise UserError(f"{path}: checkpoint is missing or has damaged training state ({exc}); "
                         f"resume from an earlier checkpoint") from None
     return meta
+
+
+def open_run(*, kind: str, base, overrides: dict, out: Optional[Path], resume: Optional[Path], overwrite: bool,
+             configure: Callable, from_dict: Callable, default_name: Callable, resumable: Sequence[str]):
+    """``(config, run directory, checkpoint to start from or None)`` for a fresh or a resumed run.
+
+    Fresh: ``configure(base, **overrides)`` and a new run directory at ``out`` (default
+    ``runs/NNNNN-<default_name(config)>``). Resumed: the run's config.json, where only the flags in
+    ``resumable`` may change; any refusal releases the run's lock and leaves its files untouched.
+    """
+    if resume is None:
+        cfg = configure(base, **overrides)
+        out = Path(out) if out is not None else next_run_dir(Path("runs"), default_name(cfg))
+        return cfg, RunDir.create(out, overwrite=overwrite), None
+    run = RunDir.open_existing(Path(resume))
+    try:
+        doc = run.read_config()
+        if doc.get("kind") != kind:
+            raise UserError(f"--resume {resume}: this is a {doc.get('kind')!r} run, not a {kind} run; "
+                            f"resume it with python cli.py train-{doc.get('kind')}")
+        saved = from_dict(doc.get("config", {}), str(run.config_path))
+        fixed = [k for k, v in overrides.items() if v is not None and k not in resumable and getattr(saved, k) != v]
+        if fixed:
+            flags = ", ".join("--" + k.replace("_", "-") for k in fixed)
+            allowed = ", ".join("--" + k.replace("_", "-") for k in resumable)
+            raise UserError(f"--resume {resume}: {flags} differ from the run's config.json; a resumed run keeps "
+                            f"its hyperparameters (only {allowed} may change); drop {flags} or start a new run")
+        cfg = configure(saved, **{k: v for k, v in overrides.items() if k in resumable})
+        return cfg, run, latest_checkpoint(run.path)
+    except BaseException:
+        run.unlock()
+        raise
 
 
 class StopFlag:

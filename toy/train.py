@@ -18,15 +18,14 @@ import numpy as np
 import torch
 from rich.console import Console
 
-from seqgan_gp.errors import UserError
 from seqgan_gp.loop import LoopConfig
 from seqgan_gp.losses import LOSS_DEFAULTS, make_loss, make_optimizer
 from seqgan_gp.plots import save_group
 from seqgan_gp.provenance import git_commit, versions
-from seqgan_gp.rundir import RunDir, latest_checkpoint, next_run_dir
+from seqgan_gp.rundir import RunDir
 from seqgan_gp.step import Runtime, RuntimeOptions, resolve_runtime
 from seqgan_gp.tensorboard_log import close_loggers, make_loggers
-from seqgan_gp.trainer import FaultPolicy, FitResult, Parts, fit, load_state
+from seqgan_gp.trainer import FaultPolicy, FitResult, Parts, fit, load_state, open_run
 from toy.config import ToyConfig, toy_config
 from toy.data import ToyBatches, mode_centers, mode_std, sample_points
 from toy.metrics import mode_stats, wasserstein1
@@ -116,25 +115,9 @@ class ToyRun:
 
 def _open_run(overrides: dict, base: ToyConfig, out: Optional[Path], resume: Optional[Path], overwrite: bool):
     """The config, run directory and checkpoint to start from (None for a fresh run)."""
-    if resume is None:
-        cfg = toy_config(base, **overrides)
-        out = out or next_run_dir(Path("runs"), f"toy-{cfg.dataset}")
-        return cfg, RunDir.create(out, overwrite=overwrite), None
-    run = RunDir.open_existing(Path(resume))
-    doc = run.read_config()
-    if doc.get("kind") != KIND:
-        run.unlock()
-        raise UserError(f"--resume {resume}: this is a {doc.get('kind')!r} run, not a toy run")
-    saved = ToyConfig.from_dict(doc.get("config", {}), str(run.config_path))
-    fixed = {k: v for k, v in overrides.items()
-             if v is not None and k not in RESUME_OVERRIDABLE and getattr(saved, k) != v}
-    if fixed:
-        run.unlock()
-        raise UserError(f"--resume {resume}: {', '.join('--' + k.replace('_', '-') for k in fixed)} differ "
-                        f"from the run's config.json; a resumed run keeps its hyperparameters "
-                        f"(only --iters and the logging intervals may change)")
-    cfg = toy_config(saved, **{k: v for k, v in overrides.items() if k in RESUME_OVERRIDABLE})
-    return cfg, run, latest_checkpoint(Path(resume))
+    return open_run(kind=KIND, base=base, overrides=overrides, out=out, resume=resume, overwrite=overwrite,
+                    configure=toy_config, from_dict=ToyConfig.from_dict,
+                    default_name=lambda cfg: f"toy-{cfg.dataset}", resumable=RESUME_OVERRIDABLE)
 
 
 def train_toy(*, base: ToyConfig, overrides: dict, device: torch.device, console: Console,

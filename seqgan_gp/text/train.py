@@ -18,7 +18,7 @@ from seqgan_gp.errors import UserError
 from seqgan_gp.loop import LoopConfig
 from seqgan_gp.losses import LOSS_DEFAULTS, make_loss, make_optimizer
 from seqgan_gp.provenance import git_commit, versions
-from seqgan_gp.rundir import RunDir, latest_checkpoint, next_run_dir, resolve_checkpoint
+from seqgan_gp.rundir import RunDir, resolve_checkpoint
 from seqgan_gp.step import Runtime, RuntimeOptions, resolve_runtime
 from seqgan_gp.tensorboard_log import close_loggers, make_loggers
 from seqgan_gp.text.config import TextConfig, with_overrides
@@ -31,7 +31,7 @@ from seqgan_gp.text.data import (
 from seqgan_gp.text.evaluate import TextEvaluator
 from seqgan_gp.text.models import TextCritic, TextGenerator
 from seqgan_gp.text.sampling import generate_ids
-from seqgan_gp.trainer import FaultPolicy, FitResult, Parts, fit, load_state
+from seqgan_gp.trainer import FaultPolicy, FitResult, Parts, fit, load_state, open_run
 
 KIND = "text"
 RESUME_OVERRIDABLE = ("iters", "log_every", "sample_every", "eval_every", "eval_samples",
@@ -80,27 +80,9 @@ class TextRun:
 def _open_run(cfg_overrides: dict, preset_cfg: TextConfig, out: Optional[Path], resume: Optional[Path],
               overwrite: bool):
     """The config, run directory and checkpoint to start from (None for a fresh run)."""
-    if resume is None:
-        cfg = with_overrides(preset_cfg, **cfg_overrides)
-        if out is None:
-            out = next_run_dir(Path("runs"), f"text-{corpus_name(cfg.corpus)}")
-        return cfg, RunDir.create(out, overwrite=overwrite), None
-    resume = Path(resume)
-    run = RunDir.open_existing(resume)
-    doc = run.read_config()
-    if doc.get("kind") != KIND:
-        run.unlock()
-        raise UserError(f"--resume {resume}: this is a {doc.get('kind')!r} run, not a text run")
-    saved = TextConfig.from_dict(doc.get("config", {}), str(run.config_path))
-    fixed = {k: v for k, v in cfg_overrides.items()
-             if v is not None and k not in RESUME_OVERRIDABLE and getattr(saved, k) != v}
-    if fixed:
-        run.unlock()
-        raise UserError(f"--resume {resume}: {', '.join('--' + k.replace('_', '-') for k in fixed)} differ "
-                        f"from the run's config.json; a resumed run keeps its hyperparameters "
-                        f"(only --iters and the logging intervals may change)")
-    cfg = with_overrides(saved, **{k: v for k, v in cfg_overrides.items() if k in RESUME_OVERRIDABLE})
-    return cfg, run, latest_checkpoint(resume)
+    return open_run(kind=KIND, base=preset_cfg, overrides=cfg_overrides, out=out, resume=resume, overwrite=overwrite,
+                    configure=with_overrides, from_dict=TextConfig.from_dict,
+                    default_name=lambda cfg: f"text-{corpus_name(cfg.corpus)}", resumable=RESUME_OVERRIDABLE)
 
 
 def train_text(*, preset_cfg: TextConfig, overrides: dict, device: torch.device, console: Console,
