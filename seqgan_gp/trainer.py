@@ -98,7 +98,8 @@ def open_run(*, kind: str, base, overrides: dict, out: Optional[Path], resume: O
     try:
         doc = run.read_config()
         if doc.get("kind") != kind:
-            raise UserError(f"--resume {resume}: this is a {doc.get('kind')!r} run, not a {kind} run; "
+            raise UserError(f"--resume {resume}: this is a {doc.get('kind')!r} run, not {'an' if kind[0] in 'aeiou' else 'a'} "
+                            f"{kind} run; "
                             f"resume it with python cli.py train-{doc.get('kind')}")
         saved = from_dict(doc.get("config", {}), str(run.config_path))
         fixed = [k for k, v in overrides.items() if v is not None and k not in resumable and getattr(saved, k) != v]
