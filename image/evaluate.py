@@ -48,7 +48,7 @@ def evaluate_image(target: Path, *, n: int, seed: int, device: torch.device, con
                    inception_weights: Optional[str] = None) -> dict:
     """Metrics of ``n`` samples of an image checkpoint; returns the metrics.json document."""
     if n < 2:
-        raise UserError(f"-n {n}: MS-SSIM needs at least one pair of samples")
+        raise UserError(f"-n {n}: MS-SSIM needs at least one pair of samples; pass -n 2 or more")
     path = resolve_checkpoint(Path(target))
     G, cfg, meta = load_image_generator(path, device)
     notes = []

@@ -267,7 +267,7 @@ CASES = {
     "image-betas-out-of-range": Case(["train-image", "--preset", "tiny", "--betas", "0.5,1"],
                                      r"--betas 0\.5,1: Adam's betas must lie in \[0, 1\); pass e\.g\. --betas 0,0\.9"),
     "sample-n-0": Case(["sample", "{text}", "-n", "0"], r"-n 0: ask for at least one sample"),
-    "evaluate-n-1": Case(["evaluate", "{text}", "-n", "1"], r"-n 1: self-BLEU needs at least 2 samples"),
+    "evaluate-n-1": Case(["evaluate", "{text}", "-n", "1"], r"-n 1: self-BLEU needs at least 2 samples; pass -n 2 or more"),
     # unknown names
     "text-preset": Case(["train-text", "--preset", "huge"],
                         r"Invalid value for '--preset': 'huge' " + FIX_CHOICE.format(cmd="train-text")),
@@ -376,8 +376,8 @@ CASES = {
     "resume-other-vocab-size": Case(["train-text", "--resume", "{text}", "--vocab-size", "10", "--iters", "4"],
                                     r"--resume \S+/text: --vocab-size differ from the run's config\.json"),
     "resume-tokenizer-mismatch": Case(["train-text", "--resume", "{tmp}/copy", "--iters", "4"],
-                                      r"\S+/copy: tokenizer/vocabulary mismatch between checkpoint and corpus: .*; "
-                                      r"restore the corpus the run was trained on",
+                                      r"\S+/copy: tokenizer/vocabulary mismatch between checkpoint and corpus: .*list "
+                                      r"position 1 is 'e' there, 'a' now.*; restore the corpus the run was trained on",
                                       copied("text", lambda r, d: tamper_run(r, d, swap_two_chars))),
     "evaluate-tokenizer-mismatch": Case(["evaluate", "{tmp}/t.safetensors", "-n", "4"],
                                         r"\S+/t\.safetensors: tokenizer/vocabulary mismatch between checkpoint and "

@@ -204,9 +204,23 @@ def check_tokenizer(where: Path, cfg: TextConfig, meta: dict, data: TextData) ->
     saved = meta.get("tokenizer") or {}
     current = data.tokenizer.to_json()
     if saved != current:
+        ours, theirs = describe_tokenizer(saved), describe_tokenizer(current)
+        if ours == theirs:  # same kind and size: say which ids changed meaning
+            ours += f" {first_difference(saved, current)}"
         raise UserError(f"{where}: tokenizer/vocabulary mismatch between checkpoint and corpus: the checkpoint's "
-                        f"{describe_tokenizer(saved)} differs from the {describe_tokenizer(current)} that "
-                        f"--corpus {cfg.corpus} gives now; restore the corpus the run was trained on")
+                        f"{ours} differs from the {theirs} that --corpus {cfg.corpus} gives now; restore the "
+                        f"corpus the run was trained on")
+
+
+def first_difference(saved: dict, current: dict) -> str:
+    """Where two tokenizer documents of the same size differ, e.g. "(id 2 is 'a' there, 'e' now)"."""
+    for key in ("chars", "words"):
+        a, b = saved.get(key) or [], current.get(key) or []
+        diff = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
+        if diff:
+            return f"({len(diff)} tokens moved; list position {diff[0]} is {a[diff[0]]!r} there, {b[diff[0]]!r} now)"
+    keys = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
+    return f"(differs in {', '.join(keys)})"
 
 
 def describe_tokenizer(doc: dict) -> str:

@@ -143,7 +143,7 @@ def evaluate_text(target: Path, *, n: int, seed: int, device: torch.device, cons
     from seqgan_gp.text.train import load_generator  # train imports this module
 
     if n < 2:
-        raise UserError(f"-n {n}: self-BLEU needs at least 2 samples (the benchmark uses 6400)")
+        raise UserError(f"-n {n}: self-BLEU needs at least 2 samples; pass -n 2 or more (the benchmark uses 6400)")
     path = resolve_checkpoint(Path(target))
     G, tok, cfg, meta = load_generator(path, device)
     notes = []
