@@ -7,7 +7,11 @@ Layout::
       metrics.jsonl         one JSON record per logged iteration
       samples/              decoded samples (text) or PNG grids (image) every --sample-every
       checkpoints/          checkpoint_<iteration>.safetensors, the newest --keep-checkpoints kept
-      .lock                 pid of the process writing the run (stale locks are recovered)
+      .lock                 the process writing the run (pid, host, start time); stale locks are recovered
+
+Every write that can fail for want of space or permission raises :class:`UserError` naming the
+file and the fix, so a full disk stops a run with one clear line; the checkpoint already on disk
+stays intact (checkpoint writes are atomic, seqgan_gp.checkpoint).
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import json
 import os
 import re
 import shutil
+import socket
+import time
 from pathlib import Path
 
 from seqgan_gp.checkpoint import atomic_write_text
@@ -41,6 +47,44 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _start_time(pid: int) -> str | None:
+    """When ``pid`` started, in clock ticks since boot (Linux /proc); None where unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()  # after "pid (comm)": state is field 3, starttime field 22
+    return fields[19] if len(fields) > 19 else None
+
+
+def _lock_owner() -> dict:
+    return {"pid": os.getpid(), "host": socket.gethostname(), "start": _start_time(os.getpid())}
+
+
+def _read_owner(text: str) -> dict:
+    """The owner recorded in a lock file; a bare pid (older lock files) is accepted."""
+    try:
+        owner = json.loads(text)
+    except json.JSONDecodeError:
+        owner = None
+    if isinstance(owner, int):
+        owner = {"pid": owner}
+    return owner if isinstance(owner, dict) and isinstance(owner.get("pid"), int) else {"pid": 0}
+
+
+def _owner_alive(owner: dict) -> bool:
+    """Whether the process that wrote a lock still runs: its pid is alive and was not reused since."""
+    pid = owner["pid"]
+    if pid <= 0:
+        return False  # an empty or torn lock file: its writer died while taking it
+    if owner.get("host") not in (None, socket.gethostname()):
+        return True  # another machine on a shared disk: we cannot tell, so we do not take its run
+    if not _pid_alive(pid):
+        return False
+    start = owner.get("start")
+    return start is None or start == _start_time(pid)  # a different start time: the pid was reused
+
+
 class RunDir:
     """A run directory opened for writing by this process."""
 
@@ -55,7 +99,7 @@ class RunDir:
 
     # -- creation ------------------------------------------------------------------------------
     @classmethod
-    def create(cls, path: Path, *, overwrite: bool = False) -> "RunDir":
+    def create(cls, path: Path, *, overwrite: bool = False) -> RunDir:
         """Make a fresh run directory; an existing non-empty one needs ``overwrite``."""
         path = Path(path)
         if path.exists() and not path.is_dir():
@@ -81,7 +125,7 @@ class RunDir:
         return run
 
     @classmethod
-    def open_existing(cls, path: Path) -> "RunDir":
+    def open_existing(cls, path: Path) -> RunDir:
         """Open a run directory to resume it."""
         path = Path(path)
         run = cls(path)
@@ -90,27 +134,48 @@ class RunDir:
         run.lock()
         run.samples.mkdir(exist_ok=True)
         run.checkpoints.mkdir(exist_ok=True)
+        run._remove_stale_temp_files()
         return run
 
     # -- locking -------------------------------------------------------------------------------
     def lock(self) -> None:
-        """Take the run's lock file; refuse if a live process holds it, recover a dead one's."""
+        """Take the run's lock file; refuse if a live process holds it, recover a dead one's.
+
+        The lock records pid, host name and the process's start time, so a pid reused after a crash
+        or a reboot does not keep a dead run locked. Two processes recovering the same stale lock
+        at the same instant are not told apart (the window is a few microseconds).
+        """
         self._check_writable()
         try:
-            fd = os.open(self._lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
             try:
-                pid = int(self._lock.read_text().strip() or 0)
-            except (OSError, ValueError):
-                pid = 0
-            if pid and pid != os.getpid() and _pid_alive(pid):
-                raise UserError(f"{self.path}: another process (pid {pid}) is training in this run "
-                                f"directory; wait for it or choose another --out") from None
-            self._lock.unlink(missing_ok=True)
-            fd = os.open(self._lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        with os.fdopen(fd, "w") as f:
-            f.write(str(os.getpid()))
+                fd = os.open(self._lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                self._refuse_if_held()
+                self._lock.unlink(missing_ok=True)  # its writer is dead: recover the run
+                fd = os.open(self._lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            with os.fdopen(fd, "w") as f:
+                f.write(json.dumps(_lock_owner()))
+        except OSError as exc:
+            raise UserError(f"{self._lock}: cannot write the run's lock file ({exc.strerror}); free disk space, "
+                            f"fix permissions or choose another --out") from None
         self._locked = True
+
+    def _refuse_if_held(self) -> None:
+        """Raise UserError if the existing lock file belongs to another live process."""
+        try:
+            owner = _read_owner(self._lock.read_text())
+            age = time.time() - self._lock.stat().st_mtime
+        except FileNotFoundError:
+            return  # released meanwhile
+        if owner["pid"] == 0 and age < 2:
+            owner = {"pid": -1}  # empty: another process created it an instant ago and is writing its pid
+        elif owner["pid"] == os.getpid() or not _owner_alive(owner):
+            return
+        who = f"pid {owner['pid']}" if owner["pid"] > 0 else "a process starting right now"
+        if owner.get("host") not in (None, socket.gethostname()):
+            who += f" on {owner['host']}"
+        raise UserError(f"{self.path}: another process ({who}) is training in this run directory; wait for it "
+                        f"or choose another --out (if that process is gone, delete {self._lock})")
 
     def unlock(self) -> None:
         if self._locked:
@@ -121,25 +186,52 @@ class RunDir:
         if not os.access(self.path, os.W_OK):
             raise UserError(f"{self.path}: run directory is not writable; fix its permissions or choose another --out")
 
+    def _remove_stale_temp_files(self) -> None:
+        """Delete half-written temporary files (seqgan_gp.checkpoint's atomic writes) of a killed process.
+
+        Only called with the lock held, so no live writer owns them; each may be as big as a checkpoint.
+        """
+        for folder in (self.path, self.checkpoints):
+            for tmp in folder.glob(".*.tmp"):
+                tmp.unlink(missing_ok=True)
+
+    def _write_failed(self, path: Path, what: str, exc: OSError) -> UserError:
+        return UserError(f"{path}: could not write {what} ({exc.strerror}); free disk space or fix permissions, "
+                         f"then continue with --resume {self.path}")
+
     # -- config and metrics ----------------------------------------------------------------------
     def write_config(self, config: dict) -> None:
-        atomic_write_text(self.config_path, json.dumps(config, indent=2, sort_keys=False) + "\n")
+        try:
+            atomic_write_text(self.config_path, json.dumps(config, indent=2, sort_keys=False) + "\n")
+        except OSError as exc:
+            raise UserError(f"{self.config_path}: could not write the run's configuration ({exc.strerror}); "
+                            f"free disk space or fix permissions, then run the same command again (with --overwrite "
+                            f"if it started this run)") from None
 
     def read_config(self) -> dict:
         return read_config(self.path)
 
     def append_metrics(self, record: dict) -> None:
-        with open(self.metrics_path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        """Append one record and fsync it; a failed write is a UserError (the run resumes from its
+        newest checkpoint, and the resume drops records after it)."""
+        try:
+            with open(self.metrics_path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(record) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as exc:
+            raise self._write_failed(self.metrics_path, f"the metrics of iteration {record.get('iteration')}",
+                                     exc) from None
 
     def truncate_metrics(self, last_iteration: int) -> None:
         """Drop records after ``last_iteration`` (and a torn last line) before a resume."""
         if not self.metrics_path.exists():
             return
         keep = [line for line in _read_jsonl(self.metrics_path) if line["iteration"] <= last_iteration]
-        atomic_write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in keep))
+        try:
+            atomic_write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in keep))
+        except OSError as exc:
+            raise self._write_failed(self.metrics_path, "the metrics log", exc) from None
 
     def metrics(self) -> list[dict]:
         return _read_jsonl(self.metrics_path) if self.metrics_path.exists() else []

@@ -1,0 +1,465 @@
+"""Faults during a run (issue 8): kill -9 at random moments, memory growth, a full or read-only
+disk, and two processes pointed at one run directory.
+
+Kills run the real CLI as a subprocess and SIGKILL it at a seeded random moment after training has
+started; the run is then resumed and must end exactly as an uninterrupted one would. Disk faults
+are injected at the syscall the atomic writer and the metrics log rely on (``os.fsync`` of the file
+being written reports ENOSPC, as a full disk does with delayed allocation); a read-only directory
+is simulated through ``os.access``, since the tests run as root, for whom chmod changes nothing.
+"""
+
+import errno
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from conftest import ROOT
+from rich.console import Console
+
+from cli import cli
+from seqgan_gp import rundir
+from seqgan_gp.checkpoint import load_checkpoint
+from seqgan_gp.errors import UserError
+from seqgan_gp.losses import WGANGP
+from seqgan_gp.rundir import RunDir, list_checkpoints
+from seqgan_gp.text.config import PRESETS, with_overrides
+from seqgan_gp.text.train import build_parts, loop_config, train_text
+from seqgan_gp.trainer import fit
+
+QUIET = Console(quiet=True)
+FAST = ["--log-every", "1", "--checkpoint-every", "1", "--eval-every", "0"]  # a record and a checkpoint every iteration
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    """One encoded-corpus cache for the module's runs, in-process and subprocess alike."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """In-process training on one thread: on 2 shared cores a second thread mostly spins (4x slower)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def env(cache, monkeypatch):
+    monkeypatch.setenv("SEQGAN_GP_CACHE", str(cache))
+    # one thread per subprocess: the tiny models gain nothing from two, and the machine is shared
+    return {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+def cli_args(command: str, out: Path, iters: int, *extra: str) -> list[str]:
+    preset = ["--preset", "tiny"]
+    return [command, *preset, "--out", str(out), "--iters", str(iters), *FAST, *extra]
+
+
+def start(args: list[str], env: dict, cwd: Path) -> subprocess.Popen:
+    """The CLI in a subprocess, its output in a file (a pipe nobody reads could block it)."""
+    log = cwd / f"log-{time.monotonic_ns()}.txt"
+    with open(log, "w") as f:
+        proc = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), *args], cwd=cwd, env=env,
+                                stdout=f, stderr=subprocess.STDOUT)
+    proc.log = log
+    return proc
+
+
+def output(proc: subprocess.Popen) -> str:
+    """What the process printed, with rich's line wrapping undone."""
+    return " ".join(proc.log.read_text(encoding="utf-8", errors="replace").split())
+
+
+def checkpoint_iterations(run: Path) -> list[int]:
+    return [int(p.name.split("_")[1].split(".")[0]) for p in list_checkpoints(run)]
+
+
+def logged_iterations(run: Path) -> list[int]:
+    """Iterations of metrics.jsonl; every line must parse except a torn last one of a killed process."""
+    lines = (run / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
+    its = []
+    for i, line in enumerate(lines):
+        try:
+            its.append(json.loads(line)["iteration"])
+        except json.JSONDecodeError:
+            assert i == len(lines) - 1, f"line {i + 1} of {len(lines)} of metrics.jsonl is torn: {line!r}"
+    return its
+
+
+def temp_files(run: Path) -> list[Path]:
+    return sorted(run.rglob(".*.tmp"))
+
+
+def wait_until(condition, proc: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert proc.poll() is None, f"the run ended before the test could act on it:\n{output(proc)}"
+        assert time.monotonic() < deadline, "the run made no progress"
+        time.sleep(0.02)
+
+
+def kill_at_random(proc: subprocess.Popen, run: Path, after: int, rng: random.Random, window: int = 10) -> float:
+    """SIGKILL ``proc`` at a random moment within ``window`` iterations once it checkpointed past ``after``.
+
+    The moment is drawn in seconds from the speed the process shows, so on any machine it falls
+    anywhere in an iteration (critic steps, generator step, log, sample, checkpoint write, pruning)
+    and before the run ends. Returns the delay in seconds.
+    """
+    wait_until(lambda: any(it > after for it in checkpoint_iterations(run)), proc)
+    t0, first = time.monotonic(), checkpoint_iterations(run)[-1]
+    wait_until(lambda: checkpoint_iterations(run)[-1] >= first + 2, proc)
+    sec_per_iter = (time.monotonic() - t0) / (checkpoint_iterations(run)[-1] - first)
+    delay = rng.uniform(0, window * sec_per_iter)
+    time.sleep(delay)
+    assert proc.poll() is None, f"the run finished before the kill; raise --iters\n{output(proc)}"
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait(timeout=30) == -signal.SIGKILL
+    return delay
+
+
+def check_after_kill(run: Path, proc: subprocess.Popen, kind: str) -> int:
+    """The guarantees a SIGKILL must leave standing; returns the iteration a resume starts from."""
+    newest = list_checkpoints(run)[-1]
+    _, meta = load_checkpoint(newest, kind=kind)  # loadable, and the file it claims to be
+    assert meta["iteration"] == checkpoint_iterations(run)[-1]
+    its = logged_iterations(run)  # a resume drops the records after the checkpoint and writes them again
+    assert its == list(range(len(its))) and its[-1] >= meta["iteration"], its
+    assert json.loads((run / ".lock").read_text())["pid"] == proc.pid  # the dead process's lock is still there
+    return meta["iteration"]
+
+
+def resume(command: str, run: Path, iters: int, env: dict, cwd: Path, *extra: str) -> subprocess.Popen:
+    return start([command, "--resume", str(run), "--iters", str(iters), *FAST, *extra], env, cwd)
+
+
+def check_finished(run: Path, iters: int, kind: str, keep: int) -> None:
+    assert logged_iterations(run) == list(range(iters + 1))  # each logged iteration exactly once
+    assert checkpoint_iterations(run) == list(range(iters - keep + 1, iters + 1))
+    assert load_checkpoint(list_checkpoints(run)[-1], kind=kind)[1]["iteration"] == iters
+    assert not temp_files(run), temp_files(run)
+    assert not (run / ".lock").exists()
+
+
+def tensors_of(path: Path) -> dict:
+    return load_checkpoint(path)[0]
+
+
+def fail_fsync(monkeypatch, matches, after: int = 0) -> dict:
+    """Make ``os.fsync`` report ENOSPC for files whose name ``matches``, after ``after`` good calls;
+    returns the count of calls for such files."""
+    real = os.fsync
+    calls = {"n": 0}
+
+    def fsync(fd):
+        name = os.path.basename(os.readlink(f"/proc/self/fd/{fd}"))
+        if matches(name):
+            calls["n"] += 1
+            if calls["n"] > after:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    return calls
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def one_error_line(result) -> str:
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
+
+
+# -- kill -9 ---------------------------------------------------------------------------------------
+
+def test_kill_9_during_training_leaves_a_loadable_checkpoint_and_the_run_resumes_exactly(tmp_path, env):
+    run, iters = tmp_path / "run", 40
+    proc = start(cli_args("train-text", run, iters, "--keep-checkpoints", "2", "--sample-every", "5"), env, tmp_path)
+    kill_at_random(proc, run, after=0, rng=random.Random(8))
+    at = check_after_kill(run, proc, "text")
+    assert at < iters
+    # what a kill in the middle of a checkpoint write leaves behind: a torn temporary file
+    newest = list_checkpoints(run)[-1]
+    torn = run / "checkpoints" / f".checkpoint_{at + 1:08d}.safetensors.x1y2z3.tmp"
+    torn.write_bytes(newest.read_bytes()[: newest.stat().st_size // 2])
+
+    done = resume("train-text", run, iters, env, tmp_path)
+    assert done.wait(timeout=300) == 0, output(done)
+    assert f"from iteration {at} " in output(done)  # the newest checkpoint, despite the dead process's lock
+    check_finished(run, iters, "text", keep=2)  # the torn file is gone too
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command, kind, iters, extra", [
+    ("train-text", "text", 100, ["--sample-every", "7"]),
+    ("train-toy", "toy", 120, ["--plot-every", "0"]),
+])
+def test_five_kills_at_random_moments_then_the_run_ends_as_an_uninterrupted_one(tmp_path, env, command, kind,
+                                                                                 iters, extra):
+    rng = random.Random(2017)
+    run = tmp_path / "run"
+    proc = start(cli_args(command, run, iters, "--keep-checkpoints", "3", *extra), env, tmp_path)
+    at, kills, torn = 0, [], 0
+    for _ in range(5):
+        delay = kill_at_random(proc, run, after=at, rng=rng)
+        torn += len(temp_files(run))
+        at = check_after_kill(run, proc, kind)
+        kills.append((round(delay, 2), at, logged_iterations(run)[-1]))
+        proc = resume(command, run, iters, env, tmp_path)
+    assert proc.wait(timeout=300) == 0, output(proc)
+    assert f"from iteration {at} " in output(proc)
+    check_finished(run, iters, kind, keep=3)
+    print(f"\n{command}: kills (delay s, resumed from, last record) {kills}; torn temporary files left by "
+          f"the kills {torn}")
+
+    straight = tmp_path / "straight"
+    ref = start(cli_args(command, straight, iters, "--keep-checkpoints", "3", *extra), env, tmp_path)
+    assert ref.wait(timeout=300) == 0, output(ref)
+    a, b = tensors_of(list_checkpoints(run)[-1]), tensors_of(list_checkpoints(straight)[-1])
+    assert a.keys() == b.keys()
+    for key in a:  # bit-exact on the CPU: the kills changed nothing
+        assert torch.equal(a[key], b[key]), key
+    timing = ("sec_per_iter", "it_per_s")
+
+    def records(r):
+        return [{k: v for k, v in json.loads(line).items() if k not in timing}
+                for line in (r / "metrics.jsonl").read_text().splitlines()]
+    assert records(run) == records(straight)
+
+
+# -- memory ----------------------------------------------------------------------------------------
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS in /proc/self/status")
+
+
+class HoardingWGANGP(WGANGP):
+    """WGAN-GP that keeps every critic loss: the create_graph leak the loop must not have."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.kept = []
+
+    def critic_objective(self, *args, **kwargs):
+        loss, stats = super().critic_objective(*args, **kwargs)
+        self.kept.append(loss)  # holds the penalty's double-backward graph alive
+        return loss, stats
+
+
+def rss_growth(tmp_path: Path, iters: int, warmup: int, hoard: bool = False) -> tuple[float, float]:
+    """RSS (MB) after ``warmup`` iterations and its growth up to ``iters`` of a tiny text model that
+    logs every iteration (metrics.jsonl and the progress bar) and checkpoints every 50."""
+    cfg = with_overrides(PRESETS["tiny"], iters=iters, log_every=1, checkpoint_every=50, sample_every=0, eval_every=0)
+    ids = np.random.default_rng(0).integers(0, 30, size=(2000, cfg.seq_len)).astype(np.int32)
+    parts = build_parts(cfg, ids, 30, torch.device("cpu"))
+    if hoard:
+        parts.loss = HoardingWGANGP(lambda_gp=cfg.lambda_gp)
+    seen = {}
+    run = RunDir.create(tmp_path / ("hoard" if hoard else "clean"))
+    try:
+        fit(run=run, parts=parts, loop_cfg=loop_config(cfg), kind="text", meta={}, console=QUIET,
+            keep_checkpoints=2, show_progress=True, loggers=[lambda r: seen.__setitem__(r["iteration"], rss_mb())])
+    finally:
+        run.unlock()
+    at_warmup = float(np.median([seen[i] for i in range(warmup - 10, warmup + 1)]))
+    at_end = float(np.median([seen[i] for i in range(iters - 10, iters + 1)]))
+    return at_warmup, at_end - at_warmup
+
+
+LEAK_MB = 4.0
+
+
+def test_resident_memory_does_not_grow_over_hundreds_of_iterations(tmp_path):
+    base, growth = rss_growth(tmp_path, iters=300, warmup=100)
+    print(f"\nRSS {base:.1f} MB after 100 iterations, {growth:+.2f} MB over the next 200")
+    assert growth < LEAK_MB
+
+
+def test_the_memory_probe_sees_a_retained_penalty_graph(tmp_path):
+    """The bound above can fail: keeping each critic loss (and with it the create_graph graph) does."""
+    _, growth = rss_growth(tmp_path, iters=210, warmup=60, hoard=True)
+    print(f"\nhoarding the critic losses: {growth:+.2f} MB over 150 iterations")
+    assert growth > 2 * LEAK_MB
+
+
+# -- disk ------------------------------------------------------------------------------------------
+
+def test_out_that_cannot_be_created_is_refused_before_training(tmp_path, env):
+    parent = tmp_path / "a-file"
+    parent.write_text("not a directory")
+    r = invoke("train-text", "--preset", "tiny", "--out", parent / "run")
+    assert r.exit_code == 2
+    line = one_error_line(r)
+    assert f"--out {parent / 'run'}: cannot create the run directory" in line and "choose a writable --out" in line
+    assert parent.read_text() == "not a directory"
+    assert "train-text" not in r.stdout  # no training banner: it never started
+
+
+def test_read_only_out_is_refused_before_training(tmp_path, env, monkeypatch):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    real_access = os.access
+    # what a read-only file system (or a directory without write permission) answers
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if Path(p) == ro and mode & os.W_OK
+                        else real_access(p, mode, **kw))
+    r = invoke("train-text", "--preset", "tiny", "--out", ro)
+    assert r.exit_code == 2
+    assert f"{ro}: run directory is not writable; fix its permissions or choose another --out" in one_error_line(r)
+    assert list(ro.iterdir()) == []  # not even a lock file
+
+
+def test_a_failed_checkpoint_write_stops_cleanly_and_prunes_nothing(tmp_path, env, monkeypatch):
+    run = tmp_path / "run"
+    with monkeypatch.context() as m:
+        calls = fail_fsync(m, lambda name: name.startswith(".checkpoint_00000004.safetensors."))
+        r = invoke(*cli_args("train-text", run, 6, "--keep-checkpoints", "2", "--sample-every", "0"))
+    assert calls["n"] == 1
+    assert r.exit_code == 2
+    line = one_error_line(r)
+    ckpt = run / "checkpoints" / "checkpoint_00000004.safetensors"
+    assert line == (f"error: {ckpt}: could not write the checkpoint (No space left on device); free disk space or "
+                    f"fix permissions, then --resume {run}")
+    # the previous checkpoints are intact and the failed write pruned none of them
+    assert checkpoint_iterations(run) == [2, 3]
+    assert load_checkpoint(run / "checkpoints" / "checkpoint_00000003.safetensors", kind="text")[1]["iteration"] == 3
+    assert not temp_files(run) and not (run / ".lock").exists()
+
+    r = invoke("train-text", "--resume", run, "--iters", 6, *FAST)
+    assert r.exit_code == 0, r.output
+    check_finished(run, 6, "text", keep=2)  # with --keep-checkpoints 2 exactly the two newest remain
+
+
+def test_a_failed_metrics_append_stops_with_the_path_and_the_fix(tmp_path, env, monkeypatch):
+    run = tmp_path / "run"
+
+    def train(resume=None):
+        return train_text(preset_cfg=PRESETS["tiny"], device=torch.device("cpu"), console=QUIET, show_progress=False,
+                          overrides={"iters": 8, "log_every": 1, "checkpoint_every": 2, "eval_every": 0},
+                          out=None if resume else run, resume=resume)
+
+    with monkeypatch.context() as m, pytest.raises(UserError) as info:
+        fail_fsync(m, lambda name: name == "metrics.jsonl", after=4)  # records 0..3 are written
+        train()
+    metrics = run / "metrics.jsonl"
+    assert str(info.value) == (f"{metrics}: could not write the metrics of iteration 4 (No space left on device); "
+                               f"free disk space or fix permissions, then continue with --resume {run}")
+    assert checkpoint_iterations(run)[-1] == 2  # iteration 4 never reached its checkpoint
+    assert load_checkpoint(list_checkpoints(run)[-1], kind="text")[1]["iteration"] == 2
+    assert not (run / ".lock").exists()
+    assert train(resume=run).result.iteration == 8
+    assert logged_iterations(run) == list(range(9))  # the record whose fsync failed is not doubled
+
+
+def test_a_failed_config_write_is_a_user_error(tmp_path, monkeypatch):
+    run = RunDir.create(tmp_path / "run")
+    fail_fsync(monkeypatch, lambda name: name.startswith(".config.json."))
+    with pytest.raises(UserError, match=r"config\.json: could not write the run's configuration \(No space left on "
+                                        r"device\); free disk space or fix permissions"):
+        run.write_config({"kind": "text"})
+    run.unlock()
+    assert sorted(p.name for p in run.path.iterdir()) == ["checkpoints", "samples"]  # no config, no temp file
+
+
+# -- two processes, one run directory --------------------------------------------------------------
+
+def test_a_second_process_at_a_live_run_is_refused_even_with_overwrite(tmp_path, env):
+    run, iters = tmp_path / "run", 30
+    proc = start(cli_args("train-text", run, iters, "--keep-checkpoints", "2", "--sample-every", "0"), env, tmp_path)
+    wait_until(lambda: checkpoint_iterations(run) and checkpoint_iterations(run)[-1] >= 1, proc)
+    config = (run / "config.json").read_bytes()
+    message = f"{run}: another process (pid {proc.pid}) is training in this run directory; wait for it"
+    for args in (["--resume", run, "--iters", iters], ["--preset", "tiny", "--out", run, "--overwrite"]):
+        r = invoke("train-text", *args)
+        assert r.exit_code == 2 and message in one_error_line(r)
+    assert proc.poll() is None, "the first run should still be training; raise --iters"
+    assert (run / "config.json").read_bytes() == config  # --overwrite deleted nothing
+    assert proc.wait(timeout=300) == 0, output(proc)  # and the first run finishes undisturbed
+    check_finished(run, iters, "text", keep=2)
+
+
+def test_overwrite_replaces_a_finished_run_and_nothing_else_does(tmp_path, env):
+    run = tmp_path / "run"
+    assert invoke(*cli_args("train-text", run, 4, "--sample-every", "0")).exit_code == 0
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    r = invoke(*cli_args("train-text", run, 3, "--sample-every", "0"))
+    assert r.exit_code == 2 and "already holds a run; use --resume" in one_error_line(r)
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+    r = invoke(*cli_args("train-text", run, 3, "--sample-every", "0", "--overwrite"))
+    assert r.exit_code == 0, r.output
+    assert logged_iterations(run) == [0, 1, 2, 3] and checkpoint_iterations(run)[-1] == 3
+
+
+def lock_file(run: RunDir, owner) -> None:
+    run.path.mkdir(parents=True, exist_ok=True)
+    (run.path / ".lock").write_text(owner if isinstance(owner, str) else json.dumps(owner))
+
+
+def test_lock_recovery_tells_live_owners_from_dead_and_reused_pids(tmp_path):
+    sleeper = subprocess.Popen(["sleep", "60"])
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    try:
+        host, live_start = socket.gethostname(), rundir._start_time(sleeper.pid)
+        assert live_start is not None
+        refused = {
+            "a live process": {"pid": sleeper.pid, "host": host, "start": live_start},
+            "a live process, old format": str(sleeper.pid),
+            "another machine": {"pid": dead.pid, "host": host + "-elsewhere", "start": "1"},
+        }
+        for name, owner in refused.items():
+            run = RunDir(tmp_path / name)
+            lock_file(run, owner)
+            with pytest.raises(UserError, match=r"another process \(pid \d+.*\) is training in this run directory; "
+                                                r"wait for it or choose another --out \(if that process is gone, "
+                                                r"delete .*\.lock\)"):
+                run.lock()
+        recovered = {
+            "a dead process": {"pid": dead.pid, "host": host, "start": "1"},
+            "a dead process, old format": str(dead.pid),
+            "a pid reused by a younger process": {"pid": sleeper.pid, "host": host, "start": str(int(live_start) - 1)},
+            "a torn lock file": '{"pid": ',
+        }
+        for name, owner in recovered.items():
+            run = RunDir(tmp_path / name)
+            lock_file(run, owner)
+            old = time.time() - 60
+            os.utime(run.path / ".lock", (old, old))
+            run.lock()
+            assert json.loads((run.path / ".lock").read_text())["pid"] == os.getpid(), name
+            run.unlock()
+            assert not (run.path / ".lock").exists()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_an_empty_lock_file_of_a_process_starting_right_now_is_respected(tmp_path):
+    run = RunDir(tmp_path / "run")
+    lock_file(run, "")  # created with O_EXCL an instant ago; its pid is not written yet
+    with pytest.raises(UserError, match="a process starting right now"):
+        run.lock()
+    old = time.time() - 60  # the same file a minute later: its writer died while taking the lock
+    os.utime(run.path / ".lock", (old, old))
+    run.lock()
+    run.unlock()
