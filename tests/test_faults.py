@@ -463,3 +463,16 @@ def test_an_empty_lock_file_of_a_process_starting_right_now_is_respected(tmp_pat
     os.utime(run.path / ".lock", (old, old))
     run.lock()
     run.unlock()
+
+
+def test_atomic_writes_give_files_the_permissions_a_plain_write_gives(tmp_path):
+    """Checkpoints and config.json were 0600 (mkstemp's mode): unreadable to a group sharing the run."""
+    from seqgan_gp.checkpoint import atomic_write_text, save_checkpoint
+
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    atomic_write_text(tmp_path / "config.json", "{}")
+    save_checkpoint(tmp_path / "c.safetensors", {"w": torch.ones(2)}, {"kind": "text"})
+    mode = plain.stat().st_mode & 0o777
+    assert (tmp_path / "config.json").stat().st_mode & 0o777 == mode
+    assert (tmp_path / "c.safetensors").stat().st_mode & 0o777 == mode
