@@ -316,7 +316,8 @@ CASES = {
                                          foreign_files),
     "sample-missing": Case(["sample", "{tmp}/nothing"], r"\S+/nothing: no such run directory or checkpoint file"),
     "sample-folder-not-a-run": Case(["sample", "{tmp}/folder"],
-                                    r"\S+/folder: no checkpoints/checkpoint_\*\.safetensors in this run",
+                                    r"\S+/folder: (no checkpoints/checkpoint_\*\.safetensors in this run|not a run directory .*; pass "
+                                    r"a run directory)",
                                     mkdirs("folder/sub")),
     # tampered checkpoints and run directories
     "checkpoint-wrong-shape": Case(["sample", "{tmp}/t.safetensors", "-n", "2"],
