@@ -281,7 +281,7 @@ def latest_checkpoint(run_path: Path) -> Path:
     found = list_checkpoints(run_path)
     if not found:
         raise UserError(f"{run_path}: no checkpoints/checkpoint_*.safetensors in this run; "
-                        f"it stopped before its first checkpoint, so start it again")
+                        f"it stopped before its first checkpoint, so start it again with --out {run_path} --overwrite")
     return found[-1]
 
 

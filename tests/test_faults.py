@@ -245,6 +245,21 @@ def test_five_kills_at_random_moments_then_the_run_ends_as_an_uninterrupted_one(
     assert records(run) == records(straight)
 
 
+def test_a_run_killed_before_its_first_checkpoint_says_how_to_start_again(tmp_path, env):
+    run = tmp_path / "run"
+    assert invoke(*cli_args("train-text", run, 2, "--sample-every", "0")).exit_code == 0
+    for ckpt in list_checkpoints(run):  # what a kill while checkpoint 0 was being written leaves
+        ckpt.rename(ckpt.parent / f".{ckpt.name}.k1ll3d.tmp")
+    r = invoke("train-text", "--resume", run, "--iters", 4)
+    assert r.exit_code == 2
+    assert one_error_line(r).endswith(f"{run}: no checkpoints/checkpoint_*.safetensors in this run; it stopped "
+                                      f"before its first checkpoint, so start it again with --out {run} --overwrite")
+    assert not (run / ".lock").exists()
+    r = invoke(*cli_args("train-text", run, 2, "--sample-every", "0", "--overwrite"))  # the advice works
+    assert r.exit_code == 0, r.output
+    check_finished(run, 2, "text", keep=3)
+
+
 # -- memory ----------------------------------------------------------------------------------------
 
 def rss_mb() -> float:
