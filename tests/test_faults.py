@@ -2,7 +2,8 @@
 disk, and two processes pointed at one run directory.
 
 Kills run the real CLI as a subprocess and SIGKILL it at a seeded random moment after training has
-started; the run is then resumed and must end exactly as an uninterrupted one would. Disk faults
+started; the run is then resumed and must log every iteration exactly once (in the slow suite, after
+five kills, it must also end bit-identical to an uninterrupted run). Disk faults
 are injected at the syscall the atomic writer and the metrics log rely on (``os.fsync`` of the file
 being written reports ENOSPC, as a full disk does with delayed allocation); a read-only directory
 is simulated through ``os.access``, since the tests run as root, for whom chmod changes nothing.
