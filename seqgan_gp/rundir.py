@@ -96,6 +96,8 @@ class RunDir:
         self.metrics_path = self.path / "metrics.jsonl"
         self._lock = self.path / ".lock"
         self._locked = False
+        self._replaced: Path | None = None  # --overwrite: the old run, until the new one writes its config
+        self._unused: Path | str | None = None  # a fresh run before its first write: the topmost folder it made, or "empty"
 
     # -- creation ------------------------------------------------------------------------------
     @classmethod
@@ -110,16 +112,16 @@ class RunDir:
                                 f"continue it, --overwrite to replace it, or another --out")
             run = cls(path)
             run.lock()
-            for child in path.iterdir():
-                if child.name != ".lock":
-                    shutil.rmtree(child) if child.is_dir() else child.unlink()
+            run._set_aside()  # deleted at the new run's first write; a refused start puts it back
         else:
+            made = next((p for p in reversed([path, *path.parents]) if not p.exists()), None)  # topmost new folder
             try:
                 path.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise UserError(f"--out {path}: cannot create the run directory ({exc.strerror}); choose a writable --out") from None
             run = cls(path)
             run.lock()
+            run._unused = made or "empty"  # a refused start leaves no directory behind
         run.samples.mkdir(exist_ok=True)
         run.checkpoints.mkdir(exist_ok=True)
         return run
@@ -178,9 +180,42 @@ class RunDir:
                         f"or choose another --out (if that process is gone, delete {self._lock})")
 
     def unlock(self) -> None:
+        self._restore_replaced()
+        if self._unused is not None:  # refused before its first write: nothing of it is worth keeping
+            for child in list(self.path.iterdir()):
+                if child.name != ".lock":
+                    shutil.rmtree(child) if child.is_dir() else child.unlink()
         if self._locked:
             self._lock.unlink(missing_ok=True)
             self._locked = False
+        if isinstance(self._unused, Path):  # this process made the folders: remove them up to the topmost
+            for folder in [self.path, *self.path.parents]:
+                if any(folder.iterdir()):
+                    break
+                folder.rmdir()
+                if folder == self._unused:
+                    break
+        self._unused = None
+
+    def _set_aside(self) -> None:
+        """--overwrite: move the old run into a hidden folder of the run directory (renames, no copy)."""
+        self._replaced = self.path / f".replaced-{os.getpid()}"
+        self._replaced.mkdir()
+        for child in list(self.path.iterdir()):
+            if child.name not in (".lock", self._replaced.name):
+                child.rename(self._replaced / child.name)
+
+    def _restore_replaced(self) -> None:
+        """The new run stopped before its first write (a bad input): put the old run back as it was."""
+        if self._replaced is None:
+            return
+        for child in list(self.path.iterdir()):  # only empty folders and loggers' files of the refused run
+            if child.name not in (".lock", self._replaced.name):
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+        for child in list(self._replaced.iterdir()):
+            child.rename(self.path / child.name)
+        self._replaced.rmdir()
+        self._replaced = None
 
     def _check_writable(self) -> None:
         if not os.access(self.path, os.W_OK):
@@ -201,6 +236,12 @@ class RunDir:
 
     # -- config and metrics ----------------------------------------------------------------------
     def write_config(self, config: dict) -> None:
+        """Write config.json, the first write of every run; with --overwrite the old run goes only now,
+        after every input of the new one was accepted."""
+        if self._replaced is not None:
+            shutil.rmtree(self._replaced)
+            self._replaced = None
+        self._unused = None
         try:
             atomic_write_text(self.config_path, json.dumps(config, indent=2, sort_keys=False) + "\n")
         except OSError as exc:
@@ -279,6 +320,9 @@ def list_checkpoints(run_path: Path) -> list[Path]:
 
 def latest_checkpoint(run_path: Path) -> Path:
     found = list_checkpoints(run_path)
+    if not found and not (Path(run_path) / "config.json").is_file():
+        raise UserError(f"{run_path}: not a run directory (no config.json, no checkpoints/); pass a run "
+                        f"directory or a .safetensors checkpoint")
     if not found:
         raise UserError(f"{run_path}: no checkpoints/checkpoint_*.safetensors in this run; "
                         f"it stopped before its first checkpoint, so start it again with --out {run_path} --overwrite")

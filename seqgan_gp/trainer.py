@@ -98,21 +98,25 @@ def open_run(*, kind: str, base, overrides: dict, out: Optional[Path], resume: O
     try:
         doc = run.read_config()
         if doc.get("kind") != kind:
-            raise UserError(f"--resume {resume}: this is a {doc.get('kind')!r} run, not {'an' if kind[0] in 'aeiou' else 'a'} "
-                            f"{kind} run; "
+            raise UserError(f"--resume {resume}: this is {_a(str(doc.get('kind')))} run, not {_a(kind)} run; "
                             f"resume it with python cli.py train-{doc.get('kind')}")
         saved = from_dict(doc.get("config", {}), str(run.config_path))
         fixed = [k for k, v in overrides.items() if v is not None and k not in resumable and getattr(saved, k) != v]
         if fixed:
             flags = ", ".join("--" + k.replace("_", "-") for k in fixed)
             allowed = ", ".join("--" + k.replace("_", "-") for k in resumable)
-            raise UserError(f"--resume {resume}: {flags} differ from the run's config.json; a resumed run keeps "
+            raise UserError(f"--resume {resume}: {flags} {'differs' if len(fixed) == 1 else 'differ'} from the "
+                            f"run's config.json; a resumed run keeps "
                             f"its hyperparameters (only {allowed} may change); drop {flags} or start a new run")
         cfg = configure(saved, **{k: v for k, v in overrides.items() if k in resumable})
         return cfg, run, latest_checkpoint(run.path)
     except BaseException:
         run.unlock()
         raise
+
+
+def _a(kind: str) -> str:
+    return f"{'an' if kind[:1] in tuple('aeiou') else 'a'} {kind}"
 
 
 class StopFlag:

@@ -354,11 +354,11 @@ CASES = {
                                    copied("image", lambda r, d: edit_config(r, d, with_config({"dim": "big"})))),
     # the wrong kind of run or checkpoint
     "text-run-to-train-image": Case(["train-image", "--resume", "{text}", "--iters", "3"],
-                                    r"--resume \S+/text: this is a 'text' run, not an image run"),
+                                    r"--resume \S+/text: this is a text run, not an image run"),
     "image-run-to-train-text": Case(["train-text", "--resume", "{image}", "--iters", "3"],
-                                    r"--resume \S+/image: this is a 'image' run, not a text run"),
+                                    r"--resume \S+/image: this is an image run, not a text run"),
     "text-run-to-train-toy": Case(["train-toy", "--resume", "{text}", "--iters", "3"],
-                                  r"--resume \S+/text: this is a 'text' run, not a toy run"),
+                                  r"--resume \S+/text: this is a text run, not a toy run"),
     "image-checkpoint-in-text-run": Case(["train-text", "--resume", "{tmp}/copy", "--iters", "4"],
                                          r"\S+/copy/checkpoints/checkpoint_\d+\.safetensors: this is a image checkpoint, "
                                          r"but the command needs a text checkpoint; pass a text run directory or "
@@ -369,13 +369,13 @@ CASES = {
                                 r"\S+\.safetensors: a 'toy' checkpoint; evaluate knows text and image checkpoints"),
     # resuming with other hyperparameters or another tokenizer
     "resume-other-dim": Case(["train-image", "--resume", "{image}", "--dim", "16"],
-                             r"--resume \S+/image: --dim differ from the run's config\.json.*; a resumed run keeps its "
+                             r"--resume \S+/image: --dim differs from the run's config\.json.*; a resumed run keeps its "
                              r"hyperparameters"),
     "resume-other-tokenizer": Case(["train-text", "--resume", "{text}", "--tokenizer", "word"],
-                                   r"--resume \S+/text: --tokenizer differ from the run's config\.json.*; a resumed "
+                                   r"--resume \S+/text: --tokenizer differs from the run's config\.json.*; a resumed "
                                    r"run keeps its hyperparameters"),
     "resume-other-vocab-size": Case(["train-text", "--resume", "{text}", "--vocab-size", "10", "--iters", "4"],
-                                    r"--resume \S+/text: --vocab-size differ from the run's config\.json"),
+                                    r"--resume \S+/text: --vocab-size differs from the run's config\.json"),
     "resume-tokenizer-mismatch": Case(["train-text", "--resume", "{tmp}/copy", "--iters", "4"],
                                       r"\S+/copy: tokenizer/vocabulary mismatch between checkpoint and corpus: .*list "
                                       r"position 1 is 'e' there, 'a' now.*; restore the corpus the run was trained on",
