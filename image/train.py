@@ -32,7 +32,7 @@ from seqgan_gp.provenance import git_commit, versions
 from seqgan_gp.rundir import RunDir, resolve_checkpoint
 from seqgan_gp.step import Runtime, RuntimeOptions, resolve_runtime
 from seqgan_gp.tensorboard_log import close_loggers, make_loggers
-from seqgan_gp.trainer import FaultPolicy, FitResult, Parts, fit, load_state, open_run
+from seqgan_gp.trainer import FaultPolicy, FitResult, Parts, disk_safe, fit, load_state, open_run
 
 KIND = "image"
 RESUME_OVERRIDABLE = ("iters", "log_every", "sample_every", "eval_every", "eval_samples", "checkpoint_every",
@@ -233,8 +233,8 @@ def _train(cfg: ImageConfig, run: RunDir, ckpt, device, console, command, show_p
     finally:
         parts.batches.close()
     if not grids and result.stopped_by is None:
-        sample(result.iteration)
-    return ImageRun(run.path, result, grids, result.metrics)
+        disk_safe(run, sample)(result.iteration)
+    return ImageRun(run.path, result, grids, run.metrics())
 
 
 # -- using a checkpoint ----------------------------------------------------------------------------------

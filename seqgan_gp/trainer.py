@@ -9,6 +9,7 @@ progress bar, and a clean stop on SIGINT/SIGTERM.
 from __future__ import annotations
 
 import signal
+from collections import deque
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,12 +170,29 @@ class FaultPolicy:
 ON_NAN = ("stop", "rollback")
 
 
+def disk_safe(run: Optional[RunDir], write: Callable[[int], None]) -> Callable[[int], None]:
+    """``write(iteration)`` (samples, frames) with a full or read-only disk turned into a one-line UserError,
+    as a failed checkpoint write is."""
+    def wrapped(iteration: int) -> None:
+        try:
+            write(iteration)
+        except OSError as exc:
+            where = exc.filename or (run.samples if run is not None else "samples")
+            resume = f", then --resume {run.path}" if run is not None else ""
+            raise UserError(f"{where}: could not write samples ({exc.strerror}); free disk space or fix "
+                            f"permissions{resume}") from None
+    return wrapped
+
+
+KEEP_RECORDS = 1000  # records a FitResult keeps in memory: a 200k-iteration run must not grow by logging
+
+
 @dataclass
 class FitResult:
     iteration: int  # last completed iteration
     stopped_by: Optional[int]  # signal number when interrupted, else None
     last_checkpoint: Optional[Path]
-    metrics: list = field(default_factory=list)
+    metrics: deque = field(default_factory=lambda: deque(maxlen=KEEP_RECORDS))  # the newest records; all in metrics.jsonl
     hard_stop: bool = False  # a second signal: stopped at once, without a checkpoint of `iteration`
     rollbacks: list = field(default_factory=list)  # {"iteration", "to", "what", "lr"} per --on-nan rollback
 
@@ -240,7 +258,8 @@ def fit(*, run: RunDir, parts: Parts, loop_cfg: LoopConfig, kind: str, meta: dic
             checkpoint(0)
 
     with StopFlag() as stop:
-        callbacks = Callbacks(log=log, sample=sample, evaluate=evaluate, checkpoint=checkpoint,
+        callbacks = Callbacks(log=log, sample=disk_safe(run, sample) if sample else None, evaluate=evaluate,
+                              checkpoint=checkpoint,
                               should_stop=stop,
                               on_iteration=progress.advance if progress else (lambda it: None))
         if progress:

@@ -391,6 +391,30 @@ def test_a_failed_metrics_append_stops_with_the_path_and_the_fix(tmp_path, env, 
     assert logged_iterations(run) == list(range(9))  # the record whose fsync failed is not doubled
 
 
+@pytest.mark.parametrize("command, name", [("train-text", "samples_00000002.txt"), ("train-toy", "frame_00000002.png")])
+def test_a_failed_sample_write_stops_with_the_path_and_the_fix(tmp_path, env, monkeypatch, command, name):
+    run = tmp_path / "run"
+    real_open = open
+
+    def full_disk(file, *args, **kwargs):  # Path.write_text and Pillow/matplotlib all open the file first
+        if Path(str(file)).name == name:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(file))
+        return real_open(file, *args, **kwargs)
+
+    every = ["--sample-every", "2"] if command == "train-text" else ["--plot-every", "2"]
+    with monkeypatch.context() as m:
+        m.setattr("builtins.open", full_disk)
+        m.setattr("io.open", full_disk)
+        r = invoke(*cli_args(command, run, 4, *every))
+    assert r.exit_code == 2, r.output
+    assert one_error_line(r) == (f"error: {run / 'samples' / name}: could not write samples (No space left on "
+                                 f"device); free disk space or fix permissions, then --resume {run}")
+    assert checkpoint_iterations(run)[-1] == 1 and not (run / ".lock").exists()  # iteration 2 never checkpointed
+    r = invoke(command, "--resume", run, "--iters", 4)
+    assert r.exit_code == 0, r.output
+    assert logged_iterations(run) == list(range(5))
+
+
 def test_a_failed_config_write_is_a_user_error(tmp_path, monkeypatch):
     run = RunDir.create(tmp_path / "run")
     fail_fsync(monkeypatch, lambda name: name.startswith(".config.json."))

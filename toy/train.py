@@ -25,7 +25,7 @@ from seqgan_gp.provenance import git_commit, versions
 from seqgan_gp.rundir import RunDir
 from seqgan_gp.step import Runtime, RuntimeOptions, resolve_runtime
 from seqgan_gp.tensorboard_log import close_loggers, make_loggers
-from seqgan_gp.trainer import FaultPolicy, FitResult, Parts, fit, load_state, open_run
+from seqgan_gp.trainer import FaultPolicy, FitResult, Parts, disk_safe, fit, load_state, open_run
 from toy.config import ToyConfig, toy_config
 from toy.data import ToyBatches, mode_centers, mode_std, sample_points
 from toy.metrics import mode_stats, wasserstein1
@@ -173,7 +173,7 @@ def _train(cfg: ToyConfig, run: RunDir, ckpt, device, console, command, show_pro
     if result.stopped_by is not None:  # interrupted: the command reports how to resume, nothing more to draw
         return ToyRun(run.path, result, {}, {}, frames, None)
     if not cfg.plot_every:
-        frame(result.iteration)
+        disk_safe(run, frame)(result.iteration)
     records = run.metrics()
     evals = [r for r in records if "w1" in r]
     if not evals or evals[-1]["iteration"] != result.iteration:  # stopped between evaluations

@@ -31,7 +31,7 @@ from seqgan_gp.text.data import (
 from seqgan_gp.text.evaluate import TextEvaluator
 from seqgan_gp.text.models import TextCritic, TextGenerator
 from seqgan_gp.text.sampling import generate_ids
-from seqgan_gp.trainer import FaultPolicy, FitResult, Parts, fit, load_state, open_run
+from seqgan_gp.trainer import FaultPolicy, FitResult, Parts, disk_safe, fit, load_state, open_run
 
 KIND = "text"
 RESUME_OVERRIDABLE = ("iters", "log_every", "sample_every", "eval_every", "eval_samples",
@@ -166,7 +166,7 @@ def _train(cfg, run: Optional[RunDir], ckpt, device, console, command, show_prog
                  sample=sample if cfg.sample_every else None, evaluate=evaluator,
                  show_progress=show_progress, runtime=rt, loggers=loggers, faults=faults)
     if not last and result.stopped_by is None:
-        sample(result.iteration)
+        disk_safe(run, sample)(result.iteration)
     return TextRun(run.path, result, last, first)
 
 
