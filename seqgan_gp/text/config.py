@@ -94,7 +94,7 @@ PRESETS: dict[str, TextConfig] = {
     # The paper's language model on One Billion Word, every hyperparameter as gan_language.py.
     "paper": TextConfig(),
     # Small enough to train on 2 CPU cores in a few minutes on the embedded corpus.
-    "demo": TextConfig(iters=1200, batch_size=32, dim=64, blocks=2, critic_iters=5, lr=4e-4,
+    "demo": TextConfig(iters=2000, batch_size=32, dim=64, blocks=2, critic_iters=5, lr=1e-3,
                        seq_len=32, log_every=10, sample_every=200, eval_every=200, eval_samples=640,
                        checkpoint_every=400, embedded_size=50_000),
     # Tiny, for tests and smoke checks: seconds on a CPU.
