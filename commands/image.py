@@ -7,11 +7,10 @@ from pathlib import Path
 
 import click
 
-from commands.common import (console, device_option, exit_if_stopped, fault_options, loop_options, run_options,
-                             runtime_options, seed_option, tensorboard_option, user_errors)
+from commands.common import (console, device_option, distributed_device, exit_if_stopped, fault_options, loop_options,
+                             run_options, runtime_options, seed_option, tensorboard_option, user_errors)
 from image.config import DATASETS, PRESETS, paper_config
 from image.models import MODELS
-from seqgan_gp.device import resolve_device
 from seqgan_gp.losses import LOSSES
 
 
@@ -72,15 +71,24 @@ def train_image_cmd(preset_name, device, out, resume, overwrite, tensorboard, ru
       python cli.py train-image --dataset cifar10 --data-dir ~/data --model cifar-resnet --conditional
       python cli.py train-image --dataset lsun --data-dir ~/data/bedroom_train_lmdb --model resnet128
       python cli.py train-image --resume runs/00000-image-embedded-cifar-resnet --iters 2000
+      torchrun --nproc_per_node 4 cli.py train-image --dataset cifar10 --data-dir ~/data   # data-parallel
     """
     from image.train import train_image
 
     con = console()
     base = paper_config(overrides["model"] or "cifar-resnet", preset_name)
-    run = train_image(base=base, overrides=overrides, device=resolve_device(device), console=con,
-                      out=Path(out) if out else None, resume=Path(resume) if resume else None,
-                      overwrite=overwrite, command=sys.argv, tensorboard=tensorboard, runtime=runtime, faults=faults)
+    dist, dev = distributed_device(device)
+    try:
+        run = train_image(base=base, overrides=overrides, device=dev, console=con,
+                          out=Path(out) if out else None, resume=Path(resume) if resume else None, overwrite=overwrite,
+                          command=sys.argv, tensorboard=tensorboard, runtime=runtime, faults=faults, dist=dist)
+    finally:
+        dist.close()
     res = run.result
+    if not dist.is_main:
+        if res.stopped_by is not None:
+            sys.exit(128 + res.stopped_by)
+        return
     exit_if_stopped(con, "train-image", run.run_dir, res)
     con.print(f"[bold]done[/]: iteration {res.iteration}, run directory {run.run_dir}")
     if run.grids:

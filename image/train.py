@@ -25,6 +25,7 @@ from image.metrics import ms_ssim_of_samples, swd
 from image.metrics.inception import InceptionNet, fid, inception_score
 from image.models import build_models
 from seqgan_gp.checkpoint import load_checkpoint, module_from_flat
+from seqgan_gp.distributed import SINGLE, DistContext
 from seqgan_gp.errors import UserError
 from seqgan_gp.loop import LoopConfig
 from seqgan_gp.losses import LOSS_DEFAULTS, make_loss, make_optimizer
@@ -57,13 +58,15 @@ def make_loss_for(cfg: ImageConfig):
     return ACGAN(base, scale_d=cfg.acgan_scale, scale_g=cfg.acgan_scale_g) if cfg.conditional else base
 
 
-def build_parts(cfg: ImageConfig, source: ImageSource, device: torch.device) -> Parts:
-    """Networks, optimizers, batch source, loss and RNG, all seeded from ``cfg.seed``."""
+def build_parts(cfg: ImageConfig, source: ImageSource, device: torch.device, dist: DistContext = SINGLE) -> Parts:
+    """Networks, optimizers, batch source, loss and RNG, all seeded from ``cfg.seed``; with several
+    data-parallel ranks each draws its slice of every global batch (seqgan_gp.distributed)."""
     torch.manual_seed(cfg.seed)
     G, D = make_networks(cfg, source.n_classes, device)
     opt = LOSS_DEFAULTS[cfg.loss].optimizer
     batches = ImageBatches(source, batch_size=cfg.batch_size, seed=cfg.seed, device=device,
-                           resolution=cfg.resolution, scaling=scaling(cfg), conditional=cfg.conditional)
+                           resolution=cfg.resolution, scaling=scaling(cfg), conditional=cfg.conditional,
+                           rank=dist.rank, world=dist.world)
     return Parts(G=G, D=D, g_opt=make_optimizer(opt, G.parameters(), lr=cfg.lr, betas=cfg.betas),
                  d_opt=make_optimizer(opt, D.parameters(), lr=cfg.lr, betas=cfg.betas), batches=batches,
                  loss=make_loss_for(cfg), z_dim=cfg.z_dim, rng=torch.Generator(device=device).manual_seed(cfg.seed + 1))
@@ -150,10 +153,10 @@ class ImageEvaluator:
 
 @dataclass
 class ImageRun:
-    run_dir: Path
+    run_dir: Optional[Path]  # None on data-parallel ranks other than 0
     result: FitResult
     grids: list[Path]  # sample grids written, in order
-    metrics: list[dict]  # the metrics records of this call
+    metrics: list[dict]  # the run's metrics records (metrics.jsonl)
 
 
 def _open_run(overrides: dict, base: ImageConfig, out: Optional[Path], resume: Optional[Path], overwrite: bool):
@@ -167,27 +170,40 @@ def train_image(*, base: ImageConfig, overrides: dict, device: torch.device, con
                 out: Optional[Path] = None, resume: Optional[Path] = None, overwrite: bool = False,
                 command: Optional[list[str]] = None, show_progress: bool = True,
                 tensorboard: bool = False, runtime: RuntimeOptions = RuntimeOptions(),
-                faults: FaultPolicy = FaultPolicy()) -> ImageRun:
+                faults: FaultPolicy = FaultPolicy(), dist: DistContext = SINGLE) -> ImageRun:
     """Train (or resume) an image WGAN-GP run; returns where it is and what it wrote.
 
     ``tensorboard`` also logs every metrics record to RUN_DIR/tensorboard/; ``runtime`` (--compile,
-    --amp, ...) says how the steps execute and ``faults`` what a NaN does (seqgan_gp.trainer)."""
-    rt = resolve_runtime(runtime, device)  # before the run directory: a bad option leaves nothing behind
-    cfg, run, ckpt = _open_run(overrides, base, out, resume, overwrite)
+    --amp, ...) says how the steps execute and ``faults`` what a NaN does (seqgan_gp.trainer). Under
+    torchrun (``dist``) rank 0 opens the run directory and writes everything; all ranks train."""
+    rt = resolve_runtime(runtime, device, dist)  # before the run directory: a bad option leaves nothing behind
+    opened: dict = {}
+
+    def open_on_main():
+        cfg, opened["run"], ckpt = _open_run(overrides, base, out, resume, overwrite)
+        return cfg, ckpt
+
+    cfg, ckpt = dist.on_main(open_on_main)
+    run = opened.get("run")
     loggers = []
     try:
-        loggers = make_loggers(run.path, tensorboard=tensorboard)
-        return _train(cfg, run, ckpt, device, console, command, show_progress, loggers, rt, faults)
+        loggers = make_loggers(run.path, tensorboard=tensorboard) if run is not None else []
+        return _train(cfg, run, ckpt, device, console if dist.is_main else Console(quiet=True), command,
+                      show_progress and dist.is_main, loggers, rt, faults)
     finally:
         close_loggers(loggers)
-        run.unlock()
+        if run is not None:
+            run.unlock()
 
 
-def _train(cfg: ImageConfig, run: RunDir, ckpt, device, console, command, show_progress, loggers, rt: Runtime,
-           faults: FaultPolicy) -> ImageRun:
+def _train(cfg: ImageConfig, run: Optional[RunDir], ckpt, device, console, command, show_progress, loggers,
+           rt: Runtime, faults: FaultPolicy) -> ImageRun:
+    world = rt.dist.world
     source = open_source(cfg.dataset, cfg.data_dir, max_examples=cfg.max_examples, embedded_size=cfg.embedded_size)
-    if source.n < cfg.batch_size:
-        raise UserError(f"--batch-size {cfg.batch_size}: the dataset has only {source.n} images")
+    if source.n < cfg.batch_size * world:
+        ranks = f" x {world} ranks" if world > 1 else ""
+        raise UserError(f"--batch-size {cfg.batch_size}: the dataset has only {source.n} images, fewer than one "
+                        f"batch{ranks}; pass a smaller --batch-size or more images")
     if cfg.conditional and source.labels is None:
         raise UserError(f"--conditional: {source.name} has no labels")
     digest = source.fingerprint()
@@ -196,17 +212,24 @@ def _train(cfg: ImageConfig, run: RunDir, ckpt, device, console, command, show_p
     if ckpt is not None:
         _, saved_meta = load_checkpoint(ckpt, kind=KIND)
         if saved_meta.get("data", {}).get("fingerprint") != digest:
-            raise UserError(f"--resume {run.path}: the dataset {cfg.dataset!r} differs from the one the run started "
+            raise UserError(f"--resume {ckpt.parent.parent}: the dataset {cfg.dataset!r} differs from the one the run started "
                             f"with (fingerprint {digest} vs {saved_meta.get('data', {}).get('fingerprint')}); "
                             f"restore it or start a new run")
-    inception = InceptionNet(cfg.inception_weights, device) if cfg.inception_weights else None
+    inception = InceptionNet(cfg.inception_weights, device) if cfg.inception_weights and run is not None else None
 
-    parts = build_parts(cfg, source, device)
+    parts = build_parts(cfg, source, device, rt.dist)
     meta_doc = {"config": asdict(cfg), "data": data_doc}
     start = 0
     if ckpt is not None:
         start = load_state(ckpt, parts, kind=KIND)["iteration"]  # the decay's base lr is in the optimizer state
-        console.print(f"resuming {run.path} from iteration {start} ({ckpt.name})")
+        console.print(f"resuming {ckpt.parent.parent} from iteration {start} ({ckpt.name})")
+    if run is None:  # not rank 0: train, write nothing
+        try:
+            result = fit(run=None, parts=parts, loop_cfg=loop_config(cfg), kind=KIND, meta=meta_doc, console=console,
+                         start=start, show_progress=False, runtime=rt, faults=faults)
+        finally:
+            parts.batches.close()
+        return ImageRun(None, result, [], [])
     run.write_config({"kind": KIND, **meta_doc, "device": str(device), "runtime": rt.to_json(), "versions": versions(),
                       "git_commit": git_commit(), "command": command})
 
@@ -226,6 +249,9 @@ def _train(cfg: ImageConfig, run: RunDir, ckpt, device, console, command, show_p
                   f"{', conditional AC-GAN' if cfg.conditional else ''}), DIM {cfg.dim}, batch {cfg.batch_size}, "
                   f"{cfg.critic_iters} critic steps, {cfg.loss}, run {run.path}")
     console.print(f"runtime: {rt.describe()}")
+    if rt.dist.enabled and any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in parts.G.modules()):
+        console.print(f"[yellow]note: the {cfg.model} generator's batch norm normalises over each rank's "
+                      f"{cfg.batch_size} examples, not the global batch (the critic has no batch statistics)")
     try:
         result = fit(run=run, parts=parts, loop_cfg=loop_config(cfg), kind=KIND, meta=meta_doc, console=console,
                      start=start, keep_checkpoints=cfg.keep_checkpoints, sample=sample if cfg.sample_every else None,
