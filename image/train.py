@@ -32,8 +32,7 @@ from seqgan_gp.losses import LOSS_DEFAULTS, make_loss, make_optimizer
 from seqgan_gp.provenance import git_commit, versions
 from seqgan_gp.rundir import RunDir, resolve_checkpoint
 from seqgan_gp.step import Runtime, RuntimeOptions, resolve_runtime
-from seqgan_gp.tensorboard_log import close_loggers, make_loggers
-from seqgan_gp.trainer import FaultPolicy, FitResult, Parts, disk_safe, fit, load_state, open_run
+from seqgan_gp.trainer import FaultPolicy, FitResult, Parts, disk_safe, fit, load_state, open_run, session
 
 KIND = "image"
 RESUME_OVERRIDABLE = ("iters", "log_every", "sample_every", "eval_every", "eval_samples", "checkpoint_every",
@@ -177,23 +176,10 @@ def train_image(*, base: ImageConfig, overrides: dict, device: torch.device, con
     --amp, ...) says how the steps execute and ``faults`` what a NaN does (seqgan_gp.trainer). Under
     torchrun (``dist``) rank 0 opens the run directory and writes everything; all ranks train."""
     rt = resolve_runtime(runtime, device, dist)  # before the run directory: a bad option leaves nothing behind
-    opened: dict = {}
-
-    def open_on_main():
-        cfg, opened["run"], ckpt = _open_run(overrides, base, out, resume, overwrite)
-        return cfg, ckpt
-
-    cfg, ckpt = dist.on_main(open_on_main)
-    run = opened.get("run")
-    loggers = []
-    try:
-        loggers = make_loggers(run.path, tensorboard=tensorboard) if run is not None else []
+    with session(lambda: _open_run(overrides, base, out, resume, overwrite), dist=dist,
+                 tensorboard=tensorboard) as (cfg, run, ckpt, loggers):
         return _train(cfg, run, ckpt, device, console if dist.is_main else Console(quiet=True), command,
                       show_progress and dist.is_main, loggers, rt, faults)
-    finally:
-        close_loggers(loggers)
-        if run is not None:
-            run.unlock()
 
 
 def _train(cfg: ImageConfig, run: Optional[RunDir], ckpt, device, console, command, show_progress, loggers,

@@ -8,6 +8,7 @@ progress bar, and a clean stop on SIGINT/SIGTERM.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 from collections import deque
 import threading
@@ -28,11 +29,13 @@ from seqgan_gp.checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
+from seqgan_gp.distributed import SINGLE, DistContext
 from seqgan_gp.errors import Diverged, UserError
 from seqgan_gp.loop import Callbacks, LoopConfig, NonFinite, train
 from seqgan_gp.progress import TrainingProgress
 from seqgan_gp.rundir import RunDir, latest_checkpoint, list_checkpoints, next_run_dir
 from seqgan_gp.step import Runtime
+from seqgan_gp.tensorboard_log import close_loggers, make_loggers
 
 
 @dataclass
@@ -118,6 +121,32 @@ def open_run(*, kind: str, base, overrides: dict, out: Optional[Path], resume: O
 
 def _a(kind: str) -> str:
     return f"{'an' if kind[:1] in tuple('aeiou') else 'a'} {kind}"
+
+
+@contextlib.contextmanager
+def session(open_fn: Callable[[], tuple], *, dist: DistContext = SINGLE, tensorboard: bool = False):
+    """Open a run for one training session: yields ``(config, run, checkpoint, loggers)``.
+
+    ``open_fn()`` (usually :func:`open_run`) runs on rank 0 only, which alone holds the run
+    directory (``run`` is None on the other ranks; a UserError reaches every rank); the extra
+    loggers are closed and the run's lock released on the way out, whatever happens.
+    """
+    opened: dict = {}
+
+    def on_main():
+        cfg, opened["run"], ckpt = open_fn()
+        return cfg, ckpt
+
+    cfg, ckpt = dist.on_main(on_main)
+    run = opened.get("run")
+    loggers = []
+    try:
+        loggers = make_loggers(run.path, tensorboard=tensorboard) if run is not None else []
+        yield cfg, run, ckpt, loggers
+    finally:
+        close_loggers(loggers)
+        if run is not None:
+            run.unlock()
 
 
 class StopFlag:

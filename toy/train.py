@@ -24,8 +24,7 @@ from seqgan_gp.plots import save_group
 from seqgan_gp.provenance import git_commit, versions
 from seqgan_gp.rundir import RunDir
 from seqgan_gp.step import Runtime, RuntimeOptions, resolve_runtime
-from seqgan_gp.tensorboard_log import close_loggers, make_loggers
-from seqgan_gp.trainer import FaultPolicy, FitResult, Parts, disk_safe, fit, load_state, open_run
+from seqgan_gp.trainer import FaultPolicy, FitResult, Parts, disk_safe, fit, load_state, open_run, session
 from toy.config import ToyConfig, toy_config
 from toy.data import ToyBatches, mode_centers, mode_std, sample_points
 from toy.metrics import mode_stats, wasserstein1
@@ -131,15 +130,9 @@ def train_toy(*, base: ToyConfig, overrides: dict, device: torch.device, console
     --amp, ...) says how the steps execute and ``faults`` what a NaN does (seqgan_gp.trainer).
     """
     rt = resolve_runtime(runtime, device)  # before the run directory: a bad option leaves nothing behind
-    cfg, run, ckpt = _open_run(overrides, base, out, resume, overwrite)
-    loggers = []
-    try:
-        loggers = make_loggers(run.path, tensorboard=tensorboard)
-        with cpu_threads(device):
-            return _train(cfg, run, ckpt, device, console, command, show_progress, loggers, rt, faults)
-    finally:
-        close_loggers(loggers)
-        run.unlock()
+    with session(lambda: _open_run(overrides, base, out, resume, overwrite), tensorboard=tensorboard) as \
+            (cfg, run, ckpt, loggers), cpu_threads(device):
+        return _train(cfg, run, ckpt, device, console, command, show_progress, loggers, rt, faults)
 
 
 def _train(cfg: ToyConfig, run: RunDir, ckpt, device, console, command, show_progress, loggers, rt: Runtime,

@@ -20,7 +20,6 @@ from seqgan_gp.losses import LOSS_DEFAULTS, make_loss, make_optimizer
 from seqgan_gp.provenance import git_commit, versions
 from seqgan_gp.rundir import RunDir, resolve_checkpoint
 from seqgan_gp.step import Runtime, RuntimeOptions, resolve_runtime
-from seqgan_gp.tensorboard_log import close_loggers, make_loggers
 from seqgan_gp.text.config import TextConfig, with_overrides
 from seqgan_gp.text.data import (
     check_batch,
@@ -31,7 +30,7 @@ from seqgan_gp.text.data import (
 from seqgan_gp.text.evaluate import TextEvaluator
 from seqgan_gp.text.models import TextCritic, TextGenerator
 from seqgan_gp.text.sampling import generate_ids
-from seqgan_gp.trainer import FaultPolicy, FitResult, Parts, disk_safe, fit, load_state, open_run
+from seqgan_gp.trainer import FaultPolicy, FitResult, Parts, disk_safe, fit, load_state, open_run, session
 
 KIND = "text"
 RESUME_OVERRIDABLE = ("iters", "log_every", "sample_every", "eval_every", "eval_samples",
@@ -100,23 +99,10 @@ def train_text(*, preset_cfg: TextConfig, overrides: dict, device: torch.device,
     also logs every metrics record to RUN_DIR/tensorboard/; ``faults`` says what a NaN does
     (seqgan_gp.trainer)."""
     rt = resolve_runtime(runtime, device, dist)  # before the run directory: a bad option leaves nothing behind
-    opened: dict = {}
-
-    def open_on_main():
-        cfg, opened["run"], ckpt = _open_run(overrides, preset_cfg, out, resume, overwrite)
-        return cfg, ckpt
-
-    cfg, ckpt = dist.on_main(open_on_main)
-    run = opened.get("run")
-    loggers = []
-    try:
-        loggers = make_loggers(run.path, tensorboard=tensorboard) if run is not None else []
+    with session(lambda: _open_run(overrides, preset_cfg, out, resume, overwrite), dist=dist,
+                 tensorboard=tensorboard) as (cfg, run, ckpt, loggers):
         return _train(cfg, run, ckpt, device, console if dist.is_main else Console(quiet=True), command,
                       show_progress and dist.is_main, cache_dir, rt, loggers, faults)
-    finally:
-        close_loggers(loggers)
-        if run is not None:
-            run.unlock()
 
 
 def _train(cfg, run: Optional[RunDir], ckpt, device, console, command, show_progress, cache_dir,
