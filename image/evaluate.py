@@ -3,7 +3,6 @@ FID when a local Inception network is given; a rich table and a metrics.json doc
 
 from __future__ import annotations
 
-from importlib import metadata
 from pathlib import Path
 from typing import Optional
 
@@ -16,6 +15,7 @@ from image.metrics.inception import InceptionNet
 from image.metrics.swd import DIRECTIONS, NHOOD, PER_IMAGE, REPEATS, swd_resolutions
 from image.train import ImageEvaluator, load_image_generator
 from seqgan_gp.errors import UserError
+from seqgan_gp.provenance import versions
 from seqgan_gp.rundir import resolve_checkpoint
 
 DESCRIPTIONS = {
@@ -32,16 +32,6 @@ def describe(name: str) -> str:
     if name.startswith("swd_") and name[4:].isdigit():
         return DESCRIPTIONS["swd"].format(n=name[4:])
     return DESCRIPTIONS.get(name, "")
-
-
-def _versions() -> dict:
-    out = {}
-    for name in ("numpy", "torch", "pillow"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
 
 
 def evaluate_image(target: Path, *, n: int, seed: int, device: torch.device, console: Console,
@@ -77,7 +67,7 @@ def evaluate_image(target: Path, *, n: int, seed: int, device: torch.device, con
                              f"11x11 Gaussian σ 1.5, 5 scales (published: 10,000 images)"),
         "inception_protocol": (f"{n} samples, TorchScript Inception {inception.path.name}, IS over 10 splits, "
                                f"FID vs {n} training images" if inception else None),
-        "versions": _versions(), "notes": notes,
+        "versions": versions(("seqgan_gp", "numpy", "torch", "pillow")), "notes": notes,
     }
 
 

@@ -8,7 +8,8 @@ from importlib import metadata
 from pathlib import Path
 
 
-def versions(packages=("torch", "numpy", "safetensors", "rich", "click", "sentencepiece", "datasets")) -> dict:
+def versions(packages=("seqgan_gp", "torch", "numpy", "safetensors", "rich", "click", "sentencepiece", "datasets")) -> dict:
+    """Python's and each installed package's version (absent packages are left out)."""
     out = {"python": platform.python_version()}
     for name in packages:
         try:

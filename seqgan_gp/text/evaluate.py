@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-from importlib import metadata
 from pathlib import Path
 from typing import Optional
 
@@ -34,8 +33,14 @@ from seqgan_gp.checkpoint import atomic_write_text
 from seqgan_gp.errors import UserError
 from seqgan_gp.metrics.bleu import bleu, distinct_n, self_bleu
 from seqgan_gp.metrics.ngram import js_n
+from seqgan_gp.provenance import versions
 from seqgan_gp.rundir import resolve_checkpoint
-from seqgan_gp.text.data import TextData, check_tokenizer, open_cached_text_data, open_text_data
+from seqgan_gp.text.data import (
+    TextData,
+    check_tokenizer,
+    open_cached_text_data,
+    open_text_data,
+)
 from seqgan_gp.text.sampling import generate_ids
 
 BLEU_ORDERS = (2, 3, 4, 5)
@@ -123,18 +128,7 @@ def describe(name: str) -> str:
     return DESCRIPTIONS.get(name, "")
 
 
-def _versions() -> dict:
-    out = {}
-    for name in ("numpy", "torch", "sentencepiece", "datasets", "nltk"):  # nltk: what the BLEU tests compare with
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    try:
-        out["seqgan_gp"] = metadata.version("seqgan_gp")
-    except metadata.PackageNotFoundError:
-        pass
-    return out
+EVAL_PACKAGES = ("seqgan_gp", "numpy", "torch", "sentencepiece", "datasets", "nltk")  # nltk: what the BLEU tests compare with
 
 
 def evaluate_text(target: Path, *, n: int, seed: int, device: torch.device, console: Console,
@@ -168,7 +162,7 @@ def evaluate_text(target: Path, *, n: int, seed: int, device: torch.device, cons
         "metrics": values, "bleu_protocol": BLEU_PROTOCOL,
         "js_protocol": "paper's NgramLanguageModel.js_with over token n-grams (padding counts), samples vs all "
                        "training rows, bits",
-        "versions": _versions(), "notes": notes,
+        "versions": versions(EVAL_PACKAGES), "notes": notes,
     }
     return doc
 
