@@ -310,15 +310,27 @@ def rss_growth(tmp_path: Path, iters: int, warmup: int, hoard: bool = False) -> 
 LEAK_MB = 4.0
 
 
+def rss_growth_in_a_fresh_process(tmp_path: Path, **kwargs) -> tuple[float, float]:
+    """:func:`rss_growth` in its own interpreter: inside the test session, memory that earlier tests freed
+    but malloc kept would absorb new allocations without any growth of RSS."""
+    code = ("import json, sys, torch; from pathlib import Path; torch.set_num_threads(1); "
+            "import test_faults as t; "
+            f"print(json.dumps(t.rss_growth(Path(sys.argv[1]), **{kwargs!r})))")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=300,
+                          cwd=Path(__file__).parent, env={**os.environ, "PYTHONPATH": f"{Path(__file__).parent}:{ROOT}"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return tuple(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
 def test_resident_memory_does_not_grow_over_hundreds_of_iterations(tmp_path):
-    base, growth = rss_growth(tmp_path, iters=300, warmup=100)
+    base, growth = rss_growth_in_a_fresh_process(tmp_path, iters=300, warmup=100)
     print(f"\nRSS {base:.1f} MB after 100 iterations, {growth:+.2f} MB over the next 200")
     assert growth < LEAK_MB
 
 
 def test_the_memory_probe_sees_a_retained_penalty_graph(tmp_path):
     """The bound above can fail: keeping each critic loss (and with it the create_graph graph) does."""
-    _, growth = rss_growth(tmp_path, iters=210, warmup=60, hoard=True)
+    _, growth = rss_growth_in_a_fresh_process(tmp_path, iters=210, warmup=60, hoard=True)
     print(f"\nhoarding the critic losses: {growth:+.2f} MB over 150 iterations")
     assert growth > 2 * LEAK_MB
 
