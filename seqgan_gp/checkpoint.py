@@ -193,9 +193,15 @@ def load_checkpoint(path: Path, *, kind: str | None = None) -> tuple[dict[str, t
         raise UserError(f"{path}: checkpoint format {meta.get('format')!r} v{meta.get('version')!r} is not "
                         f"{FORMAT} v{VERSION}; re-train with this version of seqgan_gp")
     if kind is not None and meta.get("kind") != kind:
-        raise UserError(f"{path}: this is a {meta.get('kind')} checkpoint, but the command needs a {kind} "
-                        f"checkpoint; pass a {kind} run directory or checkpoint")
+        found = str(meta.get("kind"))
+        raise UserError(f"{path}: this is {with_article(found)} checkpoint, but the command needs {with_article(kind)} "
+                        f"checkpoint; pass {with_article(kind)} run directory or checkpoint")
     return tensors, meta
+
+
+def with_article(word: str) -> str:
+    """``"an image"``, ``"a text"``: for messages that name a kind of run or checkpoint."""
+    return f"{'an' if word[:1] in tuple('aeiou') else 'a'} {word}"
 
 
 def rng_state_tensor(gen: torch.Generator) -> torch.Tensor:

@@ -28,6 +28,7 @@ from seqgan_gp.checkpoint import (
     rng_state_tensor,
     save_checkpoint,
     set_rng_state,
+    with_article,
 )
 from seqgan_gp.distributed import SINGLE, DistContext
 from seqgan_gp.errors import Diverged, UserError
@@ -102,7 +103,8 @@ def open_run(*, kind: str, base, overrides: dict, out: Optional[Path], resume: O
     try:
         doc = run.read_config()
         if doc.get("kind") != kind:
-            raise UserError(f"--resume {resume}: this is {_a(str(doc.get('kind')))} run, not {_a(kind)} run; "
+            found = str(doc.get("kind"))
+            raise UserError(f"--resume {resume}: this is {with_article(found)} run, not {with_article(kind)} run; "
                             f"resume it with python cli.py train-{doc.get('kind')}")
         saved = from_dict(doc.get("config", {}), str(run.config_path))
         fixed = [k for k, v in overrides.items() if v is not None and k not in resumable and getattr(saved, k) != v]
@@ -117,10 +119,6 @@ def open_run(*, kind: str, base, overrides: dict, out: Optional[Path], resume: O
     except BaseException:
         run.unlock()
         raise
-
-
-def _a(kind: str) -> str:
-    return f"{'an' if kind[:1] in tuple('aeiou') else 'a'} {kind}"
 
 
 @contextlib.contextmanager

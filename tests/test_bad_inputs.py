@@ -360,7 +360,7 @@ CASES = {
     "text-run-to-train-toy": Case(["train-toy", "--resume", "{text}", "--iters", "3"],
                                   r"--resume \S+/text: this is a text run, not a toy run"),
     "image-checkpoint-in-text-run": Case(["train-text", "--resume", "{tmp}/copy", "--iters", "4"],
-                                         r"\S+/copy/checkpoints/checkpoint_\d+\.safetensors: this is a image checkpoint, "
+                                         r"\S+/copy/checkpoints/checkpoint_\d+\.safetensors: this is an image checkpoint, "
                                          r"but the command needs a text checkpoint; pass a text run directory or "
                                          r"checkpoint", image_checkpoint_in_text_run),
     "toy-checkpoint-to-sample": Case(["sample", "{toy_ckpt}"],
