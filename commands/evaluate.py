@@ -74,5 +74,6 @@ def evaluate_cmd(target, n, seed, out_file, cache_dir, inception_weights, device
         con.print(image_table(doc))
         write_metrics(doc, out)
     else:
-        raise UserError(f"{path}: a {kind!r} checkpoint; evaluate knows text and image checkpoints")
+        raise UserError(f"{path}: a {kind!r} checkpoint; evaluate knows text and image checkpoints (a toy "
+                        f"run's pictures are in RUN_DIR/samples/, its W1 and modes in RUN_DIR/metrics.jsonl)")
     con.print(f"metrics written to {out}")

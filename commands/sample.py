@@ -62,4 +62,5 @@ def sample_cmd(target, n, seed, temperature, classes, out_file, device):
                                   out=Path(out_file) if out_file else None, classes=wanted)
         click.echo(f"wrote {grid}" + (f" ({rows} class rows)" if rows else ""))
         return
-    raise UserError(f"{path}: a {kind!r} checkpoint; sample knows text and image checkpoints")
+    raise UserError(f"{path}: a {kind!r} checkpoint; sample knows text and image checkpoints (a toy "
+                    f"run's pictures are in RUN_DIR/samples/, its W1 and modes in RUN_DIR/metrics.jsonl)")
