@@ -82,6 +82,7 @@ def train_image_cmd(preset_name, device, out, resume, overwrite, tensorboard, ru
         run = train_image(base=base, overrides=overrides, device=dev, console=con,
                           out=Path(out) if out else None, resume=Path(resume) if resume else None, overwrite=overwrite,
                           command=sys.argv, tensorboard=tensorboard, runtime=runtime, faults=faults, dist=dist)
+        dist.barrier()  # ranks leave together: one tearing down gloo while rank 0 still samples aborts it
     finally:
         dist.close()
     res = run.result

@@ -76,6 +76,7 @@ def train_text_cmd(preset_name, device, out, resume, overwrite, cache_dir, runti
                          console=con, out=Path(out) if out else None, resume=Path(resume) if resume else None,
                          overwrite=overwrite, command=sys.argv, cache_dir=Path(cache_dir) if cache_dir else None,
                          runtime=runtime, dist=dist, tensorboard=tensorboard, faults=faults)
+        dist.barrier()  # ranks leave together: one tearing down gloo while rank 0 still samples aborts it
     finally:
         dist.close()
     res = run.result
