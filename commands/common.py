@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 
@@ -80,6 +81,19 @@ def distributed_device(device_spec: str):
     return dist, device or resolve_device(device_spec)
 
 
+@contextlib.contextmanager
+def data_parallel(device_spec: str):
+    """:func:`distributed_device` for a command's whole run: yields ``(dist, device)``; on the way out
+    the ranks meet at a barrier (one tearing down gloo while rank 0 still samples aborts it) and
+    the process group is closed."""
+    dist, device = distributed_device(device_spec)
+    try:
+        yield dist, device
+        dist.barrier()
+    finally:
+        dist.close()
+
+
 def seed_option(f):
     return click.option("--seed", type=int, default=None,
                         help="Seeds weights, noise, the penalty's ε and batch order (preset: 0).")(f)
@@ -151,10 +165,13 @@ def fault_options(f):
                              "(exit 3), or rollback to it with lower learning rates and go on (at most 5 times).")(wrapper)
 
 
-def exit_if_stopped(con: Console, command: str, run_dir, result) -> None:
-    """After SIGINT/SIGTERM: say where the run stopped and the exact command that resumes it, exit 128+signal."""
+def exit_if_stopped(con: Console, command: str, run_dir, result, *, quiet: bool = False) -> None:
+    """After SIGINT/SIGTERM: say where the run stopped and the exact command that resumes it, exit 128+signal
+    (``quiet``: just exit, as data-parallel ranks other than 0 do)."""
     if result.stopped_by is None:
         return
+    if quiet:
+        sys.exit(128 + result.stopped_by)
     if result.hard_stop:
         how = "stopped at once (second signal); the newest checkpoint on disk is intact"
     else:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from commands.common import (console, device_option, distributed_device, exit_if_stopped, fault_options, loop_options,
+from commands.common import (console, data_parallel, device_option, exit_if_stopped, fault_options, loop_options,
                              run_options, runtime_options, seed_option, tensorboard_option, user_errors)
 from image.config import DATASETS, PRESETS, paper_config
 from image.models import MODELS
@@ -77,20 +77,14 @@ def train_image_cmd(preset_name, device, out, resume, overwrite, tensorboard, ru
 
     con = console()
     base = paper_config(overrides["model"] or "cifar-resnet", preset_name)
-    dist, dev = distributed_device(device)
-    try:
+    with data_parallel(device) as (dist, dev):
         run = train_image(base=base, overrides=overrides, device=dev, console=con,
                           out=Path(out) if out else None, resume=Path(resume) if resume else None, overwrite=overwrite,
                           command=sys.argv, tensorboard=tensorboard, runtime=runtime, faults=faults, dist=dist)
-        dist.barrier()  # ranks leave together: one tearing down gloo while rank 0 still samples aborts it
-    finally:
-        dist.close()
     res = run.result
-    if not dist.is_main:
-        if res.stopped_by is not None:
-            sys.exit(128 + res.stopped_by)
+    exit_if_stopped(con, "train-image", run.run_dir, res, quiet=not dist.is_main)
+    if not dist.is_main:  # rank 0 reports
         return
-    exit_if_stopped(con, "train-image", run.run_dir, res)
     con.print(f"[bold]done[/]: iteration {res.iteration}, run directory {run.run_dir}")
     if run.grids:
         con.print(f"sample grids: {run.grids[0]} ... {run.grids[-1]}" if len(run.grids) > 1 else f"sample grid: {run.grids[0]}")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from commands.common import (console, device_option, distributed_device, exit_if_stopped, fault_options, loop_options,
+from commands.common import (console, data_parallel, device_option, exit_if_stopped, fault_options, loop_options,
                              run_options, runtime_options, seed_option, tensorboard_option, user_errors)
 from seqgan_gp.losses import LOSSES
 from seqgan_gp.text.config import PRESETS, preset
@@ -70,21 +70,15 @@ def train_text_cmd(preset_name, device, out, resume, overwrite, cache_dir, runti
       torchrun --nproc_per_node 4 cli.py train-text --corpus billion_word --data-dir DIR   # data-parallel
     """
     con = console()
-    dist, dev = distributed_device(device)
-    try:
+    with data_parallel(device) as (dist, dev):
         run = train_text(preset_cfg=preset(preset_name), overrides=overrides, device=dev,
                          console=con, out=Path(out) if out else None, resume=Path(resume) if resume else None,
                          overwrite=overwrite, command=sys.argv, cache_dir=Path(cache_dir) if cache_dir else None,
                          runtime=runtime, dist=dist, tensorboard=tensorboard, faults=faults)
-        dist.barrier()  # ranks leave together: one tearing down gloo while rank 0 still samples aborts it
-    finally:
-        dist.close()
     res = run.result
-    if not dist.is_main:
-        if res.stopped_by is not None:
-            sys.exit(128 + res.stopped_by)
+    exit_if_stopped(con, "train-text", run.run_dir, res, quiet=not dist.is_main)
+    if not dist.is_main:  # rank 0 reports
         return
-    exit_if_stopped(con, "train-text", run.run_dir, res)
     con.print(f"[bold]done[/]: iteration {res.iteration}, run directory {run.run_dir}")
     con.print("samples (argmax, fixed noise):")
     for text in run.samples[:8]:

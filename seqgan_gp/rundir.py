@@ -182,9 +182,7 @@ class RunDir:
     def unlock(self) -> None:
         self._restore_replaced()
         if self._unused is not None:  # refused before its first write: nothing of it is worth keeping
-            for child in list(self.path.iterdir()):
-                if child.name != ".lock":
-                    shutil.rmtree(child) if child.is_dir() else child.unlink()
+            self._remove_children(keep=(".lock",))
         if self._locked:
             self._lock.unlink(missing_ok=True)
             self._locked = False
@@ -209,13 +207,16 @@ class RunDir:
         """The new run stopped before its first write (a bad input): put the old run back as it was."""
         if self._replaced is None:
             return
-        for child in list(self.path.iterdir()):  # only empty folders and loggers' files of the refused run
-            if child.name not in (".lock", self._replaced.name):
-                shutil.rmtree(child) if child.is_dir() else child.unlink()
+        self._remove_children(keep=(".lock", self._replaced.name))  # empty folders, loggers' files of the refused run
         for child in list(self._replaced.iterdir()):
             child.rename(self.path / child.name)
         self._replaced.rmdir()
         self._replaced = None
+
+    def _remove_children(self, keep: tuple[str, ...]) -> None:
+        for child in list(self.path.iterdir()):
+            if child.name not in keep:
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
 
     def _check_writable(self) -> None:
         if not os.access(self.path, os.W_OK):

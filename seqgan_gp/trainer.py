@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import signal
-from collections import deque
 import threading
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence
@@ -280,7 +280,7 @@ def fit(*, run: RunDir, parts: Parts, loop_cfg: LoopConfig, kind: str, meta: dic
         return found[-1] if found else None
 
     if run is not None:
-        run.truncate_metrics(start if start > 0 else -1)  # a resume writes records after `start` again
+        _forget_after(run, start)
         if start == 0 and newest_checkpoint() is None:
             checkpoint(0)
 
@@ -316,6 +316,12 @@ def fit(*, run: RunDir, parts: Parts, loop_cfg: LoopConfig, kind: str, meta: dic
     return result
 
 
+def _forget_after(run: RunDir, start: int) -> None:
+    """Drop the metrics records the loop will write again when it goes on from ``start``: those after
+    it, and at 0 every one (the loop logs iteration 0 itself)."""
+    run.truncate_metrics(start if start > 0 else -1)
+
+
 def _recover(bad: NonFinite, *, run: Optional[RunDir], parts: Parts, kind: str, faults: FaultPolicy,
              result: FitResult, newest: Optional[Path], console: Console, runtime: Optional[Runtime]) -> int:
     """Roll back to ``newest`` with lower learning rates, or raise Diverged; returns the iteration to go on from."""
@@ -335,7 +341,7 @@ def _recover(bad: NonFinite, *, run: Optional[RunDir], parts: Parts, kind: str, 
     for opt, kept in zip(opts, rates):
         for group, (lr, initial) in zip(opt.param_groups, kept):
             group["lr"], group["initial_lr"] = lr * faults.lr_factor, initial * faults.lr_factor
-    run.truncate_metrics(back if back > 0 else -1)
+    _forget_after(run, back)
     lr = parts.g_opt.param_groups[0]["lr"]
     result.rollbacks.append({"iteration": bad.iteration, "to": back, "what": bad.what, "lr": lr})
     console.print(f"[yellow]{bad} (not finite): rolled back to {newest.name} (iteration {back}) and "
