@@ -189,6 +189,8 @@ def open_source(corpus: str, *, data_dir=None, text_column: Optional[str] = None
     """The :class:`Source` named by ``--corpus``; every problem a user can fix is a CorpusError."""
     from corpora import dataset_sources as ds  # datasets itself is imported only when a dataset is read
 
+    if not corpus.strip():  # Path("") is the current folder: never read it by accident
+        raise CorpusError(f"--corpus {corpus!r}: empty; give embedded, billion_word, hf:NAME or a file or folder")
     if corpus == "embedded":
         return EmbeddedSource(embedded_size, seed)
     if corpus == "billion_word":

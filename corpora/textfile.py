@@ -21,6 +21,7 @@ UTF-16/32 (by byte-order mark or by NUL pattern) and binary data are refused wit
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
@@ -222,18 +223,18 @@ def line_chunks(paths: Iterable[Path], *, max_lines: Optional[int] = None, keep_
 
 
 def _file_chunks(path: Path, keep_blank: bool, block_bytes: int) -> Iterator[Chunk]:
-    pos = 0  # bytes of the file read so far
+    pos = 0  # the file offset of the block being read
     try:
         with open(path, "rb") as f:
-            pending = b""  # the start of an unfinished line
+            pending = b""  # the start of a line longer than a block
             skipping = False  # inside a line already cut at MAX_LINE_BYTES: drop bytes up to its end
             clipped = dropped = 0  # lines cut, bytes read but not passed on (progress counts them)
             while True:
-                start, block = pos, f.read(block_bytes)
-                pos += len(block)
+                pos = f.tell()
+                block = f.read(block_bytes)
                 if b"\x00" in block:
-                    raise CorpusError(_nul_in_file(path, start + block.index(b"\x00"), keep_blank))
-                if start == 0 and not keep_blank and block.startswith(UTF8_BOM):
+                    raise CorpusError(_nul_in_file(path, pos + block.index(b"\x00"), keep_blank))
+                if pos == 0 and not keep_blank and block.startswith(UTF8_BOM):
                     block, dropped = block[len(UTF8_BOM):], len(UTF8_BOM)
                 if skipping and block:
                     end = _first_break(block, keep_blank)
@@ -242,20 +243,22 @@ def _file_chunks(path: Path, keep_blank: bool, block_bytes: int) -> Iterator[Chu
                         continue
                     dropped += end
                     block, skipping = block[end:], False
-                data = pending + block if pending else block
-                cut = _last_break(data, keep_blank)
-                if block and cut < 0:  # no line ends here: keep reading, but only MAX_LINE_BYTES of it
-                    pending = data
-                    if len(pending) > MAX_LINE_BYTES:
-                        dropped += len(pending) - MAX_LINE_BYTES
-                        pending, skipping, clipped = _cut_utf8(pending, MAX_LINE_BYTES), True, clipped + 1
-                    continue
                 if block:
-                    data, pending = data[: cut + 1], data[cut + 1 :]
-                elif not data:
-                    break
+                    cut = _last_break(block, keep_blank)
+                    if cut < 0:  # no line ends in this block: keep at most MAX_LINE_BYTES of the line
+                        pending += block
+                        if len(pending) > MAX_LINE_BYTES:
+                            dropped += len(pending) - MAX_LINE_BYTES
+                            pending, skipping, clipped = _cut_utf8(pending, MAX_LINE_BYTES), True, clipped + 1
+                        continue
+                    if cut < len(block) - 1:  # leave the unfinished line for the next read
+                        f.seek(cut + 1 - len(block), os.SEEK_CUR)
+                        block = block[: cut + 1]
+                    data, pending = (pending + block if pending else block), b""
                 else:
-                    pending = b""
+                    data, pending = pending, b""
+                    if not data:
+                        break
                 data, more = _clip_long_lines(data, keep_blank)
                 yield _chunk(data, keep_blank, dropped, clipped + more)
                 clipped = dropped = 0
@@ -301,9 +304,19 @@ def _cut_utf8(data: bytes, limit: int) -> bytes:
     return data[:end]
 
 
+def _may_hold_a_long_line(data: bytes, keep_blank: bool) -> bool:
+    """False when every aligned window of MAX_LINE_BYTES // 2 bytes holds a line break: a longer
+    line would cover one such window whole. A few memchr calls, each stopping at the first break."""
+    step = MAX_LINE_BYTES // 2
+    for start in range(0, len(data) - step + 1, step):
+        if data.find(b"\n", start, start + step) < 0 and (keep_blank or data.find(b"\r", start, start + step) < 0):
+            return True
+    return False
+
+
 def _clip_long_lines(data: bytes, keep_blank: bool) -> tuple[bytes, int]:
     """``data`` with every line longer than MAX_LINE_BYTES cut there, and how many were cut."""
-    if len(data) <= MAX_LINE_BYTES:
+    if not _may_hold_a_long_line(data, keep_blank):
         return data, 0
     ends = _breaks(data, keep_blank)
     ends = np.append(ends, len(data)) if not ends.size or ends[-1] != len(data) - 1 else ends

@@ -116,6 +116,8 @@ def test_symlink_loops_and_dangling_links_are_named(tmp_path):
         open_source(str(tmp_path / "missing.txt"))
     with pytest.raises(CorpusError, match=r"no such file; give an existing \.jsonl file"):
         open_source(str(tmp_path / "missing.jsonl"))
+    with pytest.raises(CorpusError, match=r"--corpus '': empty; give embedded, billion_word, hf:NAME or a file"):
+        open_source("")
 
 
 def test_billion_word_shards_that_are_not_files_are_refused_not_skipped(tmp_path):
@@ -138,10 +140,11 @@ def test_billion_word_shards_that_are_not_files_are_refused_not_skipped(tmp_path
 class FailingFile(io.FileIO):
     """A file whose reads fail with ``error`` once ``after`` bytes have been read."""
 
-    after, error = 0, OSError(errno.EIO, os.strerror(errno.EIO))
+    after, error, failed_at = 0, OSError(errno.EIO, os.strerror(errno.EIO)), None
 
     def read(self, n=-1):
         if self.tell() >= self.after:
+            type(self).failed_at = self.tell()
             raise self.error
         return super().read(n)
 
@@ -156,11 +159,13 @@ def test_an_io_error_while_reading_names_the_file_not_the_cache(tmp_path, monkey
                         raising=False)
     with pytest.raises(CorpusError) as info:
         prepare(source, EncodeSpec(seq_len=8), tmp_path / "cache")
-    assert str(info.value) == (f"read error on {corpus} after 512 bytes (Input/output error, EIO); the file or its "
-                               f"disk has a problem: check it (e.g. copy it elsewhere) and run again")
+    assert FailingFile.failed_at >= 512
+    assert str(info.value) == (f"read error on {corpus} after {FailingFile.failed_at:,} bytes (Input/output error, "
+                               f"EIO); the file or its disk has a problem: check it (e.g. copy it elsewhere) and run "
+                               f"again")
     assert list((tmp_path / "cache").iterdir()) == []  # nothing half-written
     monkeypatch.setattr(FailingFile, "error", PermissionError(errno.EACCES, os.strerror(errno.EACCES)))
-    with pytest.raises(CorpusError, match=r"read error on \S+c\.txt after 512 bytes \(Permission denied, EACCES\); "
+    with pytest.raises(CorpusError, match=r"read error on \S+c\.txt after \d+ bytes \(Permission denied, EACCES\); "
                                           r"make it readable"):
         prepare(source, EncodeSpec(seq_len=8), tmp_path / "cache")
 

@@ -129,3 +129,33 @@ def test_hf_source_loads_through_load_dataset_offline(tmp_path):
     assert source.content_hash() == open_source(f"hf:{folder}").content_hash()
     with pytest.raises(CorpusError, match="no split 'test'; the splits are train, validation"):
         open_source(f"hf:{folder}::test").content_hash()
+
+
+def test_datasets_is_imported_only_for_a_datasets_backed_corpus(tmp_path):
+    """In a fresh interpreter: text files, One Billion Word and the embedded corpus encode without
+    importing datasets, pyarrow, pandas or torch (nor sentencepiece for characters and bytes)."""
+    code = """
+import json, sys
+sys.path.insert(0, %r)
+from pathlib import Path
+from corpora.cache import prepare
+from corpora.encode import EncodeSpec
+from corpora.sources import open_source
+tmp = Path(%r)
+(tmp / "c.txt").write_text("a sentence\\n" * 50)
+bw = tmp / "bw" / "training-monolingual.tokenized.shuffled"
+bw.mkdir(parents=True)
+(bw / "news.en-00001-of-00100").write_text("a sentence .\\n" * 50)
+heavy = ("datasets", "pyarrow", "pandas", "torch", "sentencepiece")
+for corpus, tok in [(str(tmp / "c.txt"), "char"), ("billion_word", "byte"), ("embedded", "char"),
+                    (str(tmp / "c.txt"), "word")]:
+    prepare(open_source(corpus, data_dir=tmp / "bw", embedded_size=100), EncodeSpec(tokenizer=tok), tmp / "cache")
+print(json.dumps([m for m in heavy if m in sys.modules]))
+from corpora.dataset_sources import _datasets
+_datasets()  # what reading a JSON lines, CSV or Parquet corpus does first: the check above sees it
+print(json.dumps([m for m in heavy if m in sys.modules]))
+""" % (str(ROOT), str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    before, after = map(json.loads, out.stdout.splitlines())
+    assert before == [] and "datasets" in after
