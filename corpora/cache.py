@@ -178,9 +178,9 @@ def open_entry(entry: Path, content_hash: Optional[str]) -> Optional[EncodedCorp
                          built=False, meta=meta)
 
 
-def find_entry(cache_dir: Path, digest: str) -> Optional[EncodedCorpus]:
-    """The valid entry under ``cache_dir`` whose ``encoding_digest`` is ``digest`` (what a run
-    recorded), found without the corpus itself; None if there is none."""
+def find_entry(cache_dir: Path, encoding_digest: str) -> Optional[EncodedCorpus]:
+    """The valid entry under ``cache_dir`` with this ``encoding_digest`` (what a run recorded),
+    found without the corpus itself; None if there is none."""
     cache_dir = Path(cache_dir)
     if not cache_dir.is_dir():
         return None
@@ -188,7 +188,7 @@ def find_entry(cache_dir: Path, digest: str) -> Optional[EncodedCorpus]:
         if entry.name.startswith(".") or not (entry / "meta.json").is_file():
             continue
         try:
-            if json.loads((entry / "meta.json").read_text(encoding="utf-8")).get("encoding_digest") != digest:
+            if json.loads((entry / "meta.json").read_text(encoding="utf-8")).get("encoding_digest") != encoding_digest:
                 continue
             return open_entry(entry, None)
         except (StaleCache, ValueError, OSError, AttributeError):

@@ -175,7 +175,7 @@ def check_text_file(path: Path, *, flag: str = "--corpus") -> None:
                           f"{_iconv(path, wide[0])}")
     if b"\x00" in head:
         at = head.index(b"\x00")
-        raise CorpusError(nul_message(path, at, _line_number(head[:at], False), flag=flag))
+        raise CorpusError(nul_message(path, at, _line_number(head[:at], False)))
     if head:
         text = head.decode("utf-8", errors="replace")
         if len(head) == HEAD_BYTES:  # the read may have cut the last character in two
@@ -187,10 +187,9 @@ def check_text_file(path: Path, *, flag: str = "--corpus") -> None:
                               f"other encodings)")
 
 
-def nul_message(path: Path, offset: int, line: int, *, flag: Optional[str] = None) -> str:
-    """The refusal of a NUL byte at byte ``offset``, on line ``line`` (1-based)."""
-    where = f"{flag} {path}: a NUL byte at" if flag else "a NUL byte at"
-    return (f"{where} byte {offset:,} (line {line:,}) of {path}; text files have none: it is binary, damaged, "
+def nul_message(path: Path, offset: int, line: int) -> str:
+    """The refusal of a NUL byte at byte ``offset``, on line ``line`` (1-based); the caller names the flag."""
+    return (f"a NUL byte at byte {offset:,} (line {line:,}) of {path}; text files have none: it is binary, damaged, "
             f"or in another encoding (iconv -f ENCODING -t UTF-8 converts); {TEXT_FIX}")
 
 
