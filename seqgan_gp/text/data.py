@@ -110,7 +110,7 @@ class TextData:
 
     @property
     def fingerprint(self) -> str:
-        return self.encoded.fingerprint
+        return self.encoded.encoding_digest
 
     @property
     def stats(self) -> dict:
