@@ -42,16 +42,18 @@ def _step(G, D, *, loss, lr: float, betas, opt: str, seed: int, runtime, sample_
 
 def _built(step, runtime, real, *, n_critic: int, gen_batch: int, conditional: bool = False) -> Built:
     """One generator iteration as the training loop runs it (seqgan_gp.loop), minus logging."""
+    stats: dict = {}
+
     def iteration() -> None:
         for _ in range(n_critic):
             batch = real()
             images, labels = batch if conditional else (batch, None)
-            step.critic(images, labels)
+            stats.update(step.critic(images, labels))
         step.generator(gen_batch, conditional=conditional)
 
     p, o = runtime.precision, runtime.options
-    return Built(iteration=iteration, precision=p.name, describe=p.describe(),
-                 eager=not (o.compile or o.cuda_graphs))
+    return Built(iteration=iteration, precision=p.name, describe=p.describe(), eager=not (o.compile or o.cuda_graphs),
+                 optimizers=(step.g_opt, step.d_opt), last_stats=stats)
 
 
 # -- text ----------------------------------------------------------------------------------------------

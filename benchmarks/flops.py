@@ -128,6 +128,17 @@ def count_flops(fn: Callable[[], object]) -> tuple[int, dict[str, int]]:
     return sum(mode.by_op.values()), dict(mode.by_op)
 
 
+def shape_arg(text: str) -> tuple[int, int, int, int]:
+    """``"64,512,32,5"`` → the peak convolution's (batch, channels, length, width); ValueError if not."""
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 4 or min(values) < 1:
+        raise ValueError(f"{text!r}: give BATCH,CHANNELS,LENGTH,WIDTH as four positive integers")
+    return values
+
+
 # -- the peak of this machine -------------------------------------------------------------------------
 
 @contextmanager
@@ -145,23 +156,33 @@ def tf32_switches(enabled: bool):
 
 
 def rate(fn: Callable[[], object], flops: int, device: torch.device, *, min_seconds: float,
-         min_reps: int = 3) -> float:
-    """GFLOP/s of ``fn`` (which does ``flops``): median over repetitions after one warm-up call,
-    repeated until ``min_seconds`` have passed and at least ``min_reps`` calls were timed."""
+         min_reps: int = 3, block_seconds: float = 0.02) -> float:
+    """GFLOP/s of ``fn`` (which does ``flops``): the median over timed blocks after one warm-up call,
+    repeated until ``min_seconds`` have passed and at least ``min_reps`` blocks were timed.
+
+    A block is as many back-to-back calls as fill about ``block_seconds``, with one device
+    synchronisation at its end: a paper-sized convolution takes some 10 µs on a data-centre GPU,
+    less than a synchronisation, so timing single calls would measure the launch, not the kernel.
+    """
     def sync():
         if device.type == "cuda":
             torch.cuda.synchronize(device)
 
     fn()
     sync()
+    t = time.perf_counter()
+    fn()
+    sync()
+    inner = max(1, min(10_000, round(block_seconds / max(time.perf_counter() - t, 1e-9))))
     times: list[float] = []
     start = time.perf_counter()
     while len(times) < min_reps or time.perf_counter() - start < min_seconds:
         t = time.perf_counter()
-        fn()
+        for _ in range(inner):
+            fn()
         sync()
         times.append(time.perf_counter() - t)
-    return flops / statistics.median(times) / 1e9
+    return inner * flops / statistics.median(times) / 1e9
 
 
 def measure_peaks(precision: str, device: torch.device, *, matmul_n: int, conv: tuple = PAPER_CONV,

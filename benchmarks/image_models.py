@@ -31,7 +31,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import adapters  # noqa: E402
-from benchmarks.flops import PAPER_CONV, count_flops  # noqa: E402
+from benchmarks.flops import PAPER_CONV, count_flops, shape_arg  # noqa: E402
 from benchmarks.measure import BASELINE, Bench, Built, Variant, parse_variants, render, variant_flags, write_json  # noqa: E402
 from benchmarks.port import PortStep  # noqa: E402
 
@@ -95,6 +95,8 @@ def counted_model_flops(cfg, device: torch.device, tf32: bool) -> int:
 @click.option("--batch-size", type=int, default=0, show_default=True, help="Critic batch (0: the model's paper batch).")
 @click.option("--tf32/--no-tf32", default=True, show_default=True, help="CUDA: TF32 products for float32.")
 @click.option("--matmul-n", type=int, default=0, help="Size of the peak's n×n×n product [CPU 2048, CUDA 8192].")
+@click.option("--peak-conv", default=",".join(map(str, PAPER_CONV)), show_default=True,
+              help="BATCH,CHANNELS,LENGTH,WIDTH of the peak's conv1d (the paper's text convolution).")
 @click.option("--peak-seconds", type=float, default=0.5, show_default=True, help="Time spent on each peak measurement.")
 @click.option("--count-ops/--no-count-ops", default=False, show_default=True,
               help="Count aten operators per iteration of each variant (one profiled iteration each).")
@@ -102,7 +104,7 @@ def counted_model_flops(cfg, device: torch.device, tf32: bool) -> int:
 @click.option("--json-out", type=click.Path(path_type=Path), default=None,
               help="Also write the results as JSON here (updated after each variant).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON line instead of the tables.")
-def main(models, variants, iters, threads, device, dim, batch_size, tf32, matmul_n, peak_seconds, count_ops,
+def main(models, variants, iters, threads, device, dim, batch_size, tf32, matmul_n, peak_conv, peak_seconds, count_ops,
          deadline_s, json_out, as_json):
     dev = torch.device(device)
     if dev.type == "cuda" and not torch.cuda.is_available():
@@ -112,6 +114,10 @@ def main(models, variants, iters, threads, device, dim, batch_size, tf32, matmul
     for m in chosen:
         if m not in known:
             raise click.BadParameter(f"{m!r}: choose from {', '.join(known)}", param_hint="--models")
+    try:
+        peak_conv = shape_arg(peak_conv)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--peak-conv") from None
     try:
         names = parse_variants(variants, dev)
     except ValueError as exc:
@@ -136,7 +142,7 @@ def main(models, variants, iters, threads, device, dim, batch_size, tf32, matmul
                "projected_iters": cfg.iters, "peaks": peaks, "load_avg_1min": [round(os.getloadavg()[0], 2)]}
         out["models"][name] = doc
         bench = Bench(doc, device=dev, iters=iters, matmul_n=matmul_n or (8192 if dev.type == "cuda" else 2048),
-                      peak_conv=PAPER_CONV, peak_seconds=peak_seconds, count_ops=count_ops, count_flops=False,
+                      peak_conv=peak_conv, peak_seconds=peak_seconds, count_ops=count_ops, count_flops=False,
                       deadline=None if deadline_s is None else started + deadline_s, log=log,
                       save=(lambda: write_json(json_out, out)) if json_out else None)
         bench.run(model_variants(cfg, names, dev, float32, tf32))

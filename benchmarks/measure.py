@@ -21,7 +21,7 @@ import json
 import os
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -41,6 +41,8 @@ class Built:
     precision: str  # float32 | tf32 | bf16: the peak it is compared with
     describe: str  # the precision in words, for the table's notes
     eager: bool  # runs eagerly (FLOPs can be counted operator by operator)
+    optimizers: tuple = ()  # our step's (G's, D's) optimizers, for checks of their state
+    last_stats: dict = field(default_factory=dict)  # our step's statistics of its last critic step
 
 
 @dataclass
@@ -156,7 +158,12 @@ class Bench:
         base = next((v for v in variants if v.name == BASELINE), None)
         base_built, base_wall, base_cpu = None, [], []
         if base is not None:
-            base_built, out[BASELINE] = self._prepare(BASELINE, base)
+            try:
+                base_built, out[BASELINE] = self._prepare(BASELINE, base)
+            except Exception as exc:  # the variants are still measured, without the ratio
+                out[BASELINE] = {"error": f"{type(exc).__name__}: {exc}"[:2000]}
+                self.failed.append(BASELINE)
+                self.log(f"{BASELINE}: failed: {type(exc).__name__}: {exc}")
         others = [v for v in variants if v.name != BASELINE]
         for v in others:
             if self._out_of_time():

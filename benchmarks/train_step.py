@@ -42,7 +42,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import adapters  # noqa: E402
-from benchmarks.flops import PAPER_CONV, TextShape, text_step_flops  # noqa: E402
+from benchmarks.flops import PAPER_CONV, TextShape, shape_arg, text_step_flops  # noqa: E402
 from benchmarks.measure import (BASELINE, Bench, Built, Variant, parse_variants, render, variant_flags,  # noqa: E402
                                 write_json)
 from benchmarks.port import PortCritic, PortGenerator, PortStep, host_onehot_batches, port_weights  # noqa: E402
@@ -50,14 +50,11 @@ from benchmarks.port import PortCritic, PortGenerator, PortStep, host_onehot_bat
 PAPER_ITERS = 200_000  # generator iterations of the paper's language model
 
 
-def shape_arg(text: str) -> tuple[int, int, int, int]:
+def conv_shape(text: str) -> tuple[int, int, int, int]:
     try:
-        values = tuple(int(v) for v in text.split(","))
-    except ValueError:
-        values = ()
-    if len(values) != 4 or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: give BATCH,CHANNELS,LENGTH,WIDTH as four positive integers")
-    return values
+        return shape_arg(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def parser() -> argparse.ArgumentParser:
@@ -79,7 +76,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-tf32", dest="tf32", action="store_false", help="CUDA: float32 without TF32 products")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: PyTorch's)")
     p.add_argument("--matmul-n", type=int, default=None, help="size of the peak's n×n×n product (CPU 2048, CUDA 8192)")
-    p.add_argument("--peak-conv", type=shape_arg, default=PAPER_CONV,
+    p.add_argument("--peak-conv", type=conv_shape, default=PAPER_CONV,
                    help="BATCH,CHANNELS,LENGTH,WIDTH of the peak's conv1d (the paper's: 64,512,32,5)")
     p.add_argument("--peak-seconds", type=float, default=0.5, help="time spent on each peak measurement")
     p.add_argument("--no-count-ops", dest="count_ops", action="store_false",
