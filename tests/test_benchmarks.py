@@ -6,6 +6,7 @@ importing without the packages a bare GPU image lacks."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -205,6 +206,53 @@ def test_gpu_check_arguments_are_checked(argv, message, capsys):
 def test_gpu_check_parts_run_in_their_own_order():
     args = gpu_check.parse_args(["--parts", "image, tests", "--budget-s", "60"])
     assert args.parts == ["tests", "image"] and args.budget_s == 60 and args.out.name == "gpu_check.json"
+
+
+def test_a_part_out_of_time_is_stopped_with_everything_it_started(tmp_path):
+    """The tests part starts CLI runs, a compiled benchmark the compiler's workers: a part that runs
+    past its limit is killed with its whole process group, so nothing keeps the GPU busy after it."""
+    marker = tmp_path / "orphan-was-here"
+    script = f"import subprocess, sys, time; subprocess.Popen(['bash', '-c', 'sleep 1; touch {marker}']); " \
+             f"print('started', flush=True); time.sleep(30)"
+    res = gpu_check.run_part([sys.executable, "-c", script], 0.5, {})
+    assert res["timed_out"] and res["returncode"] is None and res["stdout"] == "started\n" and res["seconds"] < 5
+    time.sleep(1.5)
+    assert not marker.exists()
+
+
+def test_the_pytest_plugin_logs_each_outcome_as_it_happens(tmp_path):
+    (tmp_path / "test_sample.py").write_text(textwrap.dedent("""
+        import pytest
+
+        @pytest.fixture
+        def broken():
+            raise RuntimeError("fixture broke")
+
+        def test_ok(record_property):
+            record_property("peak_mib", 12.5)
+
+        def test_bad():
+            assert 1 == 2, "one is not two"
+
+        @pytest.mark.skip(reason="needs a CUDA device: none here")
+        def test_skipped():
+            pass
+
+        def test_error(broken):
+            pass
+    """))
+    log = tmp_path / "log.jsonl"
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "benchmarks.pytest_log",
+                           "test_sample.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "SEQGAN_GP_TEST_LOG": str(log), "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    counts, tests = gpu_check.test_results(log)
+    assert counts == {"passed": 1, "failed": 1, "errors": 1, "skipped": 1}
+    by = {t["name"]: t for t in tests}
+    assert by["test_ok"]["properties"] == {"peak_mib": "12.5"} and "message" not in by["test_ok"]
+    assert "one is not two" in by["test_bad"]["message"]
+    assert by["test_skipped"]["message"] == "needs a CUDA device: none here"
+    assert by["test_error"]["outcome"] == "errors" and "fixture broke" in by["test_error"]["message"]
 
 
 def test_gpu_check_without_cuda_says_so_and_writes_why(tmp_path, monkeypatch, capsys):

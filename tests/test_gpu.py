@@ -40,7 +40,8 @@ CLI = [sys.executable, str(ROOT / "cli.py")]  # the entry point (one place to ch
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run"]
 LOSSES = ("critic_loss", "wasserstein", "penalty", "gen_loss")
 ITERS = 4
-TIMEOUT = 300  # seconds for one CLI run (a compiled run spends most of it compiling)
+# seconds for one CLI run (a compiled run spends most of it compiling); gpu_check sets it to fit its budget
+TIMEOUT = float(os.environ.get("SEQGAN_GP_GPU_RUN_TIMEOUT", "300"))
 
 COMMON = ["--iters", str(ITERS), "--log-every", "1", "--sample-every", "0", "--eval-every", "0",
           "--checkpoint-every", "1", "--keep-checkpoints", "0", "--seed", "3"]
@@ -75,7 +76,7 @@ class Job:
                 proc = subprocess.run(cmd, cwd=self.cwd, env=self.env, capture_output=True, text=True,
                                       timeout=TIMEOUT)
             except subprocess.TimeoutExpired:
-                self.error = f"timed out after {TIMEOUT} s: {' '.join(cmd)}"
+                self.error = f"timed out after {TIMEOUT:.0f} s: {' '.join(cmd)}"
                 return
             self.done.append(proc)
             if proc.returncode != 0:
@@ -89,6 +90,25 @@ class Job:
         if self.error:
             pytest.fail(f"{self.name}: {self.error}", pytrace=False)
         return self.cwd / self.name
+
+
+NCCL_CHECK = textwrap.dedent("""
+    # NCCL as the CLI initialises it under torchrun (seqgan_gp.distributed), with the gloo group the core
+    # adds for host-side flags; a world of one, the most one GPU allows (NCCL refuses two ranks on one GPU)
+    import torch, torch.distributed as dist
+    from seqgan_gp import distributed
+    torch.cuda.set_device(0)
+    dist.init_process_group(backend="nccl")
+    ctx = distributed.current()
+    x = torch.arange(4.0, device="cuda")
+    dist.all_reduce(x)
+    dist.broadcast(x, src=0)
+    dist.barrier(group=ctx.cpu_group)
+    torch.cuda.synchronize()
+    assert dist.get_backend() == "nccl" and x.tolist() == [0.0, 1.0, 2.0, 3.0], x
+    dist.destroy_process_group()
+    print("nccl ok")
+""")
 
 
 def jobs(device: str, cache: Path) -> dict[str, list[list[str]]]:
@@ -115,7 +135,12 @@ def jobs(device: str, cache: Path) -> dict[str, list[list[str]]]:
     if device == "cuda":
         out["text-graphs"] = [text("text-graphs", *EXACT, "--cuda-graphs")]
         out["cifar-graphs"] = [cifar("cifar-graphs", *EXACT, "--cuda-graphs")]
-    return {name: [(CLI + cmd) for cmd in cmds] for name, cmds in out.items()}
+    out = {name: [(CLI + cmd) for cmd in cmds] for name, cmds in out.items()}
+    if device == "cuda":  # torchrun with one process: the CLI's run, then NCCL itself
+        one = [*TORCHRUN, "--standalone", "--nproc_per_node", "1"]
+        out["torchrun"] = [[*one, str(ROOT / "cli.py"), *text("torchrun")],
+                           [*one, str(cache.parent / "nccl_check.py")]]
+    return out
 
 
 class Runs:
@@ -130,6 +155,7 @@ class Runs:
     def get(self, device: str, name: str) -> Path:
         cwd = self.root / device
         cwd.mkdir(exist_ok=True)
+        (cwd / "nccl_check.py").write_text(NCCL_CHECK)
         planned = jobs(device, cwd / "cache")
         wanted = planned if device == "cuda" else {name: planned[name]}
         for n, commands in wanted.items():
@@ -253,34 +279,11 @@ def test_bf16_autocast_runs_convolutions_in_bf16_and_the_penalty_norm_in_float32
 
 
 @pytest.mark.gpu
-def test_torchrun_on_one_gpu_trains_and_nccl_works(tmp_path):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    run = subprocess.run([*TORCHRUN, "--standalone", "--nproc_per_node", "1", str(ROOT / "cli.py"), *TEXT,
-                          "--device", "cuda", "--out", "run", "--cache-dir", str(tmp_path / "cache")],
-                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIMEOUT)
-    assert run.returncode == 0, run.stderr[-4000:]
-    assert checkpoint(tmp_path / "run", ITERS)["G.fc.weight"].isfinite().all()
-    # a world of one runs without a process group; NCCL itself, as the CLI initialises it under torchrun
-    # with two or more GPUs, with the gloo group the core adds for host-side flags:
-    script = tmp_path / "nccl_check.py"
-    script.write_text(textwrap.dedent("""
-        import torch, torch.distributed as dist
-        from seqgan_gp import distributed
-        torch.cuda.set_device(0)
-        dist.init_process_group(backend="nccl")
-        ctx = distributed.current()
-        x = torch.arange(4.0, device="cuda")
-        dist.all_reduce(x)
-        dist.broadcast(x, src=0)
-        dist.barrier(group=ctx.cpu_group)
-        torch.cuda.synchronize()
-        assert dist.get_backend() == "nccl" and x.tolist() == [0.0, 1.0, 2.0, 3.0], x
-        dist.destroy_process_group()
-        print("nccl ok")
-    """))
-    nccl = subprocess.run([*TORCHRUN, "--standalone", "--nproc_per_node", "1", str(script)], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=120)
-    assert nccl.returncode == 0 and "nccl ok" in nccl.stdout, nccl.stderr[-4000:]
+def test_torchrun_on_one_gpu_trains_and_nccl_works(runs):
+    run = runs.get("cuda", "torchrun")
+    assert checkpoint(run, ITERS)["G.fc.weight"].isfinite().all() and len(losses(run)) == ITERS
+    nccl = runs.started[("cuda", "torchrun")].done[1]
+    assert "nccl ok" in nccl.stdout, nccl.stderr[-3000:]
 
 
 @pytest.mark.gpu
