@@ -156,13 +156,16 @@ def tf32_switches(enabled: bool):
 
 
 def rate(fn: Callable[[], object], flops: int, device: torch.device, *, min_seconds: float,
-         min_reps: int = 3, block_seconds: float = 0.02) -> float:
-    """GFLOP/s of ``fn`` (which does ``flops``): the median over timed blocks after one warm-up call,
-    repeated until ``min_seconds`` have passed and at least ``min_reps`` blocks were timed.
+         min_reps: int = 3, block_seconds: float = 0.02) -> tuple[float, float]:
+    """(GFLOP/s of wall time, GFLOP per CPU-second of this process) of ``fn``, which does ``flops``:
+    medians over timed blocks after one warm-up call, repeated until ``min_seconds`` have passed and
+    at least ``min_reps`` blocks were timed.
 
     A block is as many back-to-back calls as fill about ``block_seconds``, with one device
     synchronisation at its end: a paper-sized convolution takes some 10 µs on a data-centre GPU,
     less than a synchronisation, so timing single calls would measure the launch, not the kernel.
+    The CPU-time rate is what a CPU step reaches when other processes share the cores: it counts
+    only the time this process ran.
     """
     def sync():
         if device.type == "cuda":
@@ -174,15 +177,18 @@ def rate(fn: Callable[[], object], flops: int, device: torch.device, *, min_seco
     fn()
     sync()
     inner = max(1, min(10_000, round(block_seconds / max(time.perf_counter() - t, 1e-9))))
-    times: list[float] = []
+    wall: list[float] = []
+    cpu: list[float] = []
     start = time.perf_counter()
-    while len(times) < min_reps or time.perf_counter() - start < min_seconds:
-        t = time.perf_counter()
+    while len(wall) < min_reps or time.perf_counter() - start < min_seconds:
+        t, c = time.perf_counter(), time.process_time()
         for _ in range(inner):
             fn()
         sync()
-        times.append(time.perf_counter() - t)
-    return inner * flops / statistics.median(times) / 1e9
+        wall.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+    work = inner * flops / 1e9
+    return work / statistics.median(wall), work / max(statistics.median(cpu), 1e-9)
 
 
 def measure_peaks(precision: str, device: torch.device, *, matmul_n: int, conv: tuple = PAPER_CONV,
@@ -208,6 +214,8 @@ def measure_peaks(precision: str, device: torch.device, *, matmul_n: int, conv: 
             conv_fwd = rate(lambda: fwd(x, w, padding=width // 2), one, device, min_seconds=min_seconds)
         conv_both = rate(lambda: torch.autograd.grad(fwd(x, w, padding=width // 2), (x, w), gy), 3 * one, device,
                          min_seconds=min_seconds)
-    return {"matmul": matmul, "conv_fwd": conv_fwd, "conv": conv_both,
-            "matmul_n": matmul_n, "conv_shape": {"batch": batch, "channels": channels, "length": length,
-                                                 "kernel": width}}
+    out = {"matmul": matmul[0], "conv_fwd": conv_fwd[0], "conv": conv_both[0], "matmul_n": matmul_n,
+           "conv_shape": {"batch": batch, "channels": channels, "length": length, "kernel": width}}
+    if device.type == "cpu":  # per CPU-second: comparable with a step's CPU time on a shared machine
+        out["cpu_time"] = {"matmul": matmul[1], "conv_fwd": conv_fwd[1], "conv": conv_both[1]}
+    return out

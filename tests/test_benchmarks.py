@@ -77,8 +77,9 @@ def test_rate_is_work_over_the_median_time_of_blocks_of_calls():
         calls.append(1)
         time.sleep(0.005)
 
-    gflops = rate(fn, 10**9, CPU, min_seconds=0.0, min_reps=3, block_seconds=0.02)
-    assert 100 < gflops <= 200  # 1 GFLOP per 5 ms call; sleeping can only take longer
+    wall, per_cpu_s = rate(fn, 10**9, CPU, min_seconds=0.0, min_reps=3, block_seconds=0.02)
+    assert 100 < wall <= 200  # 1 GFLOP per 5 ms call; sleeping can only take longer
+    assert per_cpu_s > 1000  # a sleeping process uses next to no CPU time
     assert len(calls) >= 2 + 3 * 3  # warm-up, calibration, then blocks of about 4 calls
 
 
@@ -86,18 +87,23 @@ def test_rate_is_work_over_the_median_time_of_blocks_of_calls():
 def test_peaks_are_measured_for_each_kind_of_work(precision, restore_threads):
     torch.set_num_threads(1)
     p = measure_peaks(precision, CPU, matmul_n=64, conv=(2, 8, 6, 3), min_seconds=0.0)
-    assert {"matmul", "conv_fwd", "conv"} <= set(p) and all(p[k] > 0 for k in ("matmul", "conv_fwd", "conv"))
+    for rates in (p, p["cpu_time"]):
+        assert all(rates[k] > 0 for k in ("matmul", "conv_fwd", "conv"))
     assert p["matmul_n"] == 64 and p["conv_shape"] == {"batch": 2, "channels": 8, "length": 6, "kernel": 3}
 
 
 def test_finish_derives_rates_percentages_and_the_projected_time():
     doc = {"model_flops_per_iter": 2e9, "projected_iters": 1000,
-           "peaks": {"float32": {"matmul": 100.0, "conv": 50.0}, "bf16": {"matmul": 400.0, "conv": 200.0}},
-           "variants": {"eager": {"precision": "float32", "sec_per_iter": 0.04},
-                        "bf16": {"precision": "bf16", "sec_per_iter": 0.02}, "compile": {"skipped": "time"}}}
+           "peaks": {"float32": {"matmul": 100.0, "conv": 50.0, "cpu_time": {"matmul": 80.0, "conv": 40.0}},
+                     "bf16": {"matmul": 400.0, "conv": 200.0}},
+           "variants": {"eager": {"precision": "float32", "sec_per_iter": 0.04, "cpu_sec_per_iter": 0.025},
+                        "bf16": {"precision": "bf16", "sec_per_iter": 0.02, "cpu_sec_per_iter": 0.02},
+                        "compile": {"skipped": "time"}}}
     v = finish(doc)["variants"]
     assert v["eager"]["gflops_per_s"] == pytest.approx(50.0)  # 2 GFLOP in 40 ms
     assert v["eager"]["pct_of_peak"] == pytest.approx({"matmul": 50.0, "conv": 100.0})
+    assert v["eager"]["pct_of_peak_cpu_time"] == pytest.approx({"matmul": 100.0, "conv": 200.0})  # 80 GFLOP/CPU-s
+    assert "pct_of_peak_cpu_time" not in v["bf16"]
     assert v["bf16"]["pct_of_peak"] == pytest.approx({"matmul": 25.0, "conv": 50.0})
     assert v["eager"]["projected_hours"] == pytest.approx(0.04 * 1000 / 3600)
     assert v["compile"] == {"skipped": "time"}
