@@ -196,6 +196,10 @@ def bench_part(script: str, args: list[str], timeout: float, env: dict, work: Pa
     failed = (part.get("result") or {}).get("failed_variants")
     if res.get("timed_out"):
         part["status"] = "timeout"
+        order = (part.get("result") or {}).get("variant_order", [])
+        for doc in _docs(part):  # what the kill cut short is shown as such
+            for name in order:
+                doc["variants"].setdefault(name, {"skipped": f"the part reached its {timeout:.0f} s limit first"})
     elif res["returncode"] != 0 or "result" not in part or failed:
         part["status"] = "failed"
     else:
@@ -206,9 +210,11 @@ def bench_part(script: str, args: list[str], timeout: float, env: dict, work: Pa
 
 
 def overall(parts: dict) -> str:
-    statuses = {p["status"] for p in parts.values()}
-    if statuses & {"failed", "timeout"}:
-        return "failed"
+    """failed: a test or variant failed, or a part ended with nothing to show; incomplete: the budget
+    ran out before some variants (a benchmark killed at its limit keeps what it had measured)."""
+    for p in parts.values():
+        if p["status"] == "failed" or (p["status"] == "timeout" and not _docs(p)):
+            return "failed"
     skipped = any("skipped" in v for p in parts.values() for doc in _docs(p) for v in doc["variants"].values())
     return "incomplete" if skipped else "ok"
 

@@ -261,6 +261,22 @@ def test_the_pytest_plugin_logs_each_outcome_as_it_happens(tmp_path):
     assert by["test_error"]["outcome"] == "errors" and "fixture broke" in by["test_error"]["message"]
 
 
+def test_gpu_check_status_says_failed_incomplete_or_ok():
+    measured = {"variants": {"eager": {"sec_per_iter": 0.1}}}
+    cut = {"variants": {"eager": {"sec_per_iter": 0.1}, "compile": {"skipped": "the part reached its 80 s limit"}}}
+    passed = {"status": "passed"}
+    assert gpu_check.overall({"tests": passed, "text": {"status": "passed", "result": measured}}) == "ok"
+    assert gpu_check.overall({"tests": passed, "text": {"status": "timeout", "result": cut}}) == "incomplete"
+    assert gpu_check.overall({"tests": passed, "image": {"status": "passed", "result": {"models": {"m": cut}}}}) \
+        == "incomplete"
+    assert gpu_check.overall({"tests": {"status": "timeout"}, "text": {"status": "passed", "result": measured}}) \
+        == "failed"  # the tests' outcomes are the point: no partial credit
+    assert gpu_check.overall({"tests": passed, "text": {"status": "timeout"}}) == "failed"  # nothing measured
+    assert gpu_check.overall({"tests": {"status": "failed"}, "text": {"status": "passed", "result": measured}}) \
+        == "failed"
+    assert gpu_check.overall({"tests": {"status": "skipped"}}) == "ok"  # the CPU run of the check itself
+
+
 def test_gpu_check_without_cuda_says_so_and_writes_why(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     out = tmp_path / "check.json"
