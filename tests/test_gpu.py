@@ -155,7 +155,8 @@ class Runs:
     def get(self, device: str, name: str) -> Path:
         cwd = self.root / device
         cwd.mkdir(exist_ok=True)
-        (cwd / "nccl_check.py").write_text(NCCL_CHECK)
+        if not (cwd / "nccl_check.py").exists():  # written once: a running job may be reading it
+            (cwd / "nccl_check.py").write_text(NCCL_CHECK)
         planned = jobs(device, cwd / "cache")
         wanted = planned if device == "cuda" else {name: planned[name]}
         for n, commands in wanted.items():
