@@ -1,31 +1,30 @@
-"""Seconds and operators per generator iteration of the text WGAN-GP step, against the PyTorch port.
+"""Seconds, GFLOP/s and % of this machine's peak per generator iteration of the text WGAN-GP step.
 
 One *generator iteration* is ``--critic-iters`` critic steps and one generator step, as the paper
-counts iterations. Two implementations train the paper's 1-D ResNet language GAN on random token
-ids in the same process, their timed iterations interleaved so that both see the same machine load:
+counts iterations. The paper's 1-D ResNet language GAN trains on random token ids, in variants
+(``--variants``, the CLI's runtime flags) measured in one process:
 
-* ``ours``: seqgan_gp's step (seqgan_gp.step): one-hot on the device, the critic over cat(real,
-  fake) and over x̂, one backward, fused Adam, gradients set to None, no host syncs; optionally
-  ``--compile`` and ``--amp bf16``;
-* ``baseline``: the step of the common PyTorch port of the paper (caogang/wgan-gp gan_language.py,
-  modernised): host numpy one-hot batches, three separate critic passes with three backward calls,
-  PyTorch's default Adam, ``nn.ReLU`` blocks. It uses the same weights and computes the same
-  function (with the penalty's norm over all non-batch dimensions, not the port's one-axis bug, and
-  without its in-place ReLU that changes the residual branch's input).
+* ``baseline``: the step of the common PyTorch port of the paper (benchmarks/port.py): host numpy
+  one-hot batches, three critic passes with three backward calls, PyTorch's default Adam;
+* ``eager``: seqgan_gp's step (seqgan_gp.step): one-hot on the device, the critic over cat(real,
+  fake) and over x̂, one backward, fused Adam, no host syncs;
+* ``compile``, ``bf16``, ``cuda-graphs`` and combinations such as ``bf16+cuda-graphs``: the same step
+  under ``--compile``, ``--amp bf16`` and ``--cuda-graphs``.
 
-The interface is fixed so that numbers from different machines compare::
+Each variant is warmed up (one iteration, which compiles or captures), then timed ``--iters``
+times alternating with the baseline (benchmarks/measure.py). The floating-point work of an
+iteration is counted analytically from the layer shapes (benchmarks/flops.py: 6.2 TFLOP at the
+paper's sizes); the peaks it is compared with are measured in this process, for each precision,
+on a large matrix product and on the paper's convolution (forward and backward)::
 
-    python benchmarks/train_step.py --dim 128 --seq-len 32 --batch 64 --vocab 256 --critic-iters 10 \\
-        --blocks 5 --iters 5 [--device cpu|cuda] [--compile] [--amp off|bf16|auto] --json
+    python benchmarks/train_step.py --dim 128 --batch 64 --iters 5                 # eager vs the port, CPU
+    python benchmarks/train_step.py --dim 512 --variants baseline,eager,bf16,compile --iters 3
+    python benchmarks/train_step.py --device cuda --variants baseline,eager,bf16,cuda-graphs,bf16+cuda-graphs,compile
+    python benchmarks/train_step.py --dim 128 --compile --json --baseline          # one JSON line
 
-runs one warm-up generator iteration (which also compiles), then ``--iters`` timed ones, and prints
-one JSON line: ``sec_per_iter`` (median wall time), ``cpu_sec_per_iter`` (median CPU time of the
-process: on a loaded shared machine with one thread, the time the step would take alone),
-``aten_ops_per_iter`` (every ``aten::`` operator the PyTorch profiler records over one generator
-iteration, nested ones included) and the configuration; ``--baseline`` adds the baseline's figures and the ratios. Without ``--json`` it
-prints a table with the baseline measured in the same run, the speed-up and the operator ratio.
-The load average of the machine is printed with the results: on a shared machine compare only
-ratios measured in the same run.
+``--compile`` and ``--amp bf16`` without ``--variants`` choose one variant of ours, which is measured
+beside the baseline (always in the table; with ``--json`` only given ``--baseline``). The load
+average is printed with the results: on a shared machine compare only ratios from the same run.
 """
 
 from __future__ import annotations
@@ -33,171 +32,32 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from seqgan_gp.batches import TokenBatches  # noqa: E402
-from seqgan_gp.losses import WGANGP, make_optimizer  # noqa: E402
-from seqgan_gp.precision import cpu_description  # noqa: E402
-from seqgan_gp.step import RuntimeOptions, make_step, resolve_runtime  # noqa: E402
-from seqgan_gp.text.models import TextCritic, TextGenerator  # noqa: E402
+from benchmarks import adapters  # noqa: E402
+from benchmarks.flops import PAPER_CONV, TextShape, shape_arg, text_step_flops  # noqa: E402
+from benchmarks.measure import (BASELINE, Bench, Built, Variant, parse_variants, render, variant_flags,  # noqa: E402
+                                write_json)
+from benchmarks.port import PortCritic, PortGenerator, PortStep, host_onehot_batches, port_weights  # noqa: E402
 
-Z_DIM = 128
-
-
-# -- the baseline: the PyTorch port's models and step ------------------------------------------
-
-class PortResBlock(nn.Module):
-    def __init__(self, dim: int):
-        super().__init__()
-        self.res_block = nn.Sequential(nn.ReLU(), nn.Conv1d(dim, dim, 5, padding=2),
-                                       nn.ReLU(), nn.Conv1d(dim, dim, 5, padding=2))
-
-    def forward(self, x):
-        return x + (0.3 * self.res_block(x))
+PAPER_ITERS = 200_000  # generator iterations of the paper's language model
 
 
-class PortGenerator(nn.Module):
-    def __init__(self, dim: int, seq_len: int, vocab: int, blocks: int):
-        super().__init__()
-        self.dim, self.seq_len = dim, seq_len
-        self.fc1 = nn.Linear(Z_DIM, dim * seq_len)
-        self.block = nn.Sequential(*[PortResBlock(dim) for _ in range(blocks)])
-        self.conv1 = nn.Conv1d(dim, vocab, 1)
-        self.softmax = nn.Softmax(dim=1)
-
-    def forward(self, noise):
-        output = self.fc1(noise).view(-1, self.dim, self.seq_len)
-        output = self.conv1(self.block(output)).transpose(1, 2)
-        shape = output.size()
-        output = self.softmax(output.contiguous().view(-1, shape[2]))
-        return output.view(shape)
+def conv_shape(text: str) -> tuple[int, int, int, int]:
+    try:
+        return shape_arg(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-class PortCritic(nn.Module):
-    def __init__(self, dim: int, seq_len: int, vocab: int, blocks: int):
-        super().__init__()
-        self.dim, self.seq_len = dim, seq_len
-        self.block = nn.Sequential(*[PortResBlock(dim) for _ in range(blocks)])
-        self.conv1d = nn.Conv1d(vocab, dim, 1)
-        self.linear = nn.Linear(seq_len * dim, 1)
-
-    def forward(self, x):
-        output = self.block(self.conv1d(x.transpose(1, 2)))
-        return self.linear(output.view(-1, self.seq_len * self.dim))
-
-
-def port_weights(ours: nn.Module) -> dict:
-    """Our state dict under the port's parameter names (same tensors, same function)."""
-    heads = {"fc.": "fc1.", "out.": "conv1."} if isinstance(ours, TextGenerator) else {"inp.": "conv1d.", "fc.": "linear."}
-    out = {}
-    for key, value in ours.state_dict().items():
-        if key.startswith("blocks."):
-            _, i, conv, rest = key.split(".")
-            key = f"block.{i}.res_block.{1 if conv == 'conv1' else 3}.{rest}"
-        else:
-            head = next(h for h in heads if key.startswith(h))
-            key = heads[head] + key[len(head):]
-        out[key] = value.clone()
-    return out
-
-
-class BaselineStep:
-    """caogang/wgan-gp gan_language.py's iteration: critic steps then one generator step."""
-
-    def __init__(self, G, D, ids: np.ndarray, args, device):
-        self.G, self.D, self.ids, self.args, self.device = G, D, ids, args, device
-        self.g_opt = torch.optim.Adam(G.parameters(), lr=1e-4, betas=(0.5, 0.9))
-        self.d_opt = torch.optim.Adam(D.parameters(), lr=1e-4, betas=(0.5, 0.9))
-        self.eye = np.eye(args.vocab, dtype=np.float32)
-        self.rs = np.random.RandomState(0)
-        self.one = torch.tensor(1.0, device=device)
-        self.mone = -self.one
-
-    def penalty(self, real, fake):
-        a = self.args
-        alpha = torch.rand(a.batch, 1, 1, device=self.device).expand(real.size())
-        interpolates = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-        disc = self.D(interpolates)
-        gradients = torch.autograd.grad(outputs=disc, inputs=interpolates, grad_outputs=torch.ones_like(disc),
-                                        create_graph=True, retain_graph=True, only_inputs=True)[0]
-        return ((gradients.flatten(1).norm(2, dim=1) - 1) ** 2).mean() * 10.0
-
-    def iteration(self):
-        a, G, D = self.args, self.G, self.D
-        for p in D.parameters():
-            p.requires_grad = True
-        for _ in range(a.critic_iters):
-            rows = self.ids[self.rs.randint(0, len(self.ids), a.batch)]
-            real = torch.from_numpy(self.eye[rows]).to(self.device)  # host one-hot
-            D.zero_grad()
-            D(real).mean().backward(self.mone)
-            with torch.no_grad():
-                fake = G(torch.randn(a.batch, Z_DIM, device=self.device))
-            D(fake).mean().backward(self.one)
-            self.penalty(real, fake).backward()
-            self.d_opt.step()
-        for p in D.parameters():
-            p.requires_grad = False
-        G.zero_grad()
-        D(G(torch.randn(a.batch, Z_DIM, device=self.device))).mean().backward(self.mone)
-        self.g_opt.step()
-
-
-# -- ours -------------------------------------------------------------------------------------
-
-class OurStep:
-    def __init__(self, G, D, ids: np.ndarray, args, device):
-        self.args = args
-        self.runtime = resolve_runtime(RuntimeOptions(compile=args.compile, amp=args.amp), device)
-        self.batches = TokenBatches(ids, args.vocab, args.batch, 0, device)
-        self.step = make_step(G=G, D=D, g_opt=make_optimizer("adam", G.parameters(), lr=1e-4),
-                              d_opt=make_optimizer("adam", D.parameters(), lr=1e-4), loss=WGANGP(),
-                              z_dim=Z_DIM, rng=torch.Generator(device=device).manual_seed(1), runtime=self.runtime)
-
-    def iteration(self):
-        for _ in range(self.args.critic_iters):
-            self.step.critic(self.batches.next())
-        self.step.generator(self.args.batch)
-
-
-# -- measurement --------------------------------------------------------------------------------
-
-def count_ops(fn) -> int:
-    from torch.profiler import ProfilerActivity, profile
-
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
-        fn()
-    return sum(1 for e in prof.events() if e.name.startswith("aten::"))
-
-
-def timed(fn, device) -> tuple[float, float]:
-    """(wall seconds, CPU seconds of this process) of one call."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    t, c = time.perf_counter(), time.process_time()
-    fn()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return time.perf_counter() - t, time.process_time() - c
-
-
-def build(args, device):
-    torch.manual_seed(0)
-    G = TextGenerator(vocab_size=args.vocab, seq_len=args.seq_len, dim=args.dim, blocks=args.blocks, z_dim=Z_DIM)
-    D = TextCritic(vocab_size=args.vocab, seq_len=args.seq_len, dim=args.dim, blocks=args.blocks)
-    return G.to(device), D.to(device)
-
-
-def main(argv=None):
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--dim", type=int, default=512, help="channels of the residual blocks (paper: 512)")
@@ -206,88 +66,107 @@ def main(argv=None):
     p.add_argument("--vocab", type=int, default=256, help="vocabulary size V")
     p.add_argument("--critic-iters", type=int, default=10, help="critic steps per generator step (paper: 10)")
     p.add_argument("--blocks", type=int, default=5, help="residual blocks per network (paper: 5)")
-    p.add_argument("--iters", type=int, default=5, help="timed generator iterations (after one warm-up)")
+    p.add_argument("--iters", type=int, default=5, help="timed generator iterations per variant (after one warm-up)")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    p.add_argument("--compile", action="store_true", help="torch.compile our step")
-    p.add_argument("--amp", default="off", choices=["off", "bf16", "auto"], help="bf16 autocast for our step")
+    p.add_argument("--variants", default=None,
+                   help="comma-separated: baseline, eager, bf16, compile, cuda-graphs, or flags joined by '+' "
+                        "(bf16+cuda-graphs) [default: one variant from --compile/--amp, and the baseline]")
+    p.add_argument("--compile", action="store_true", help="without --variants: time our step under torch.compile")
+    p.add_argument("--amp", default="off", choices=["off", "bf16"], help="without --variants: bf16 autocast")
+    p.add_argument("--no-tf32", dest="tf32", action="store_false", help="CUDA: float32 without TF32 products")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: PyTorch's)")
+    p.add_argument("--matmul-n", type=int, default=None, help="size of the peak's n×n×n product (CPU 2048, CUDA 8192)")
+    p.add_argument("--peak-conv", type=conv_shape, default=PAPER_CONV,
+                   help="BATCH,CHANNELS,LENGTH,WIDTH of the peak's conv1d (the paper's: 64,512,32,5)")
+    p.add_argument("--peak-seconds", type=float, default=0.5, help="time spent on each peak measurement")
+    p.add_argument("--no-count-ops", dest="count_ops", action="store_false",
+                   help="skip the profiled iteration that counts aten operators per variant")
+    p.add_argument("--count-flops", action="store_true",
+                   help="count the FLOPs each eager variant executes (one more iteration each)")
+    p.add_argument("--projected-iters", type=int, default=PAPER_ITERS, help="iterations of the projected time")
+    p.add_argument("--deadline-s", type=float, default=None,
+                   help="stop starting variants (and cut timing short) after this many seconds")
     p.add_argument("--json", action="store_true", help="print one JSON line instead of the table")
-    p.add_argument("--baseline", action="store_true", help="with --json: also time the port's step")
+    p.add_argument("--baseline", action="store_true", help="without --variants, with --json: time the port too")
+    p.add_argument("--json-out", type=Path, default=None, help="also write the JSON here (updated after each variant)")
+    return p
+
+
+def chosen_variants(args, device: torch.device) -> list[str]:
+    if args.variants is not None:
+        return parse_variants(args.variants, device)
+    ours = "+".join([f for f, on in (("bf16", args.amp == "bf16"), ("compile", args.compile)) if on]) or "eager"
+    return ([BASELINE] if args.baseline or not args.json else []) + [ours]
+
+
+def variants(args, device: torch.device, names: list[str], float32: tuple[str, str]) -> list[Variant]:
+    ids = np.random.default_rng(0).integers(0, args.vocab, size=(max(4096, 4 * args.batch), args.seq_len))
+    sizes = dict(vocab=args.vocab, seq_len=args.seq_len, dim=args.dim, blocks=args.blocks, device=device)
+
+    def ours(name: str):
+        def build() -> Built:
+            G, D = adapters.text_networks(**sizes)
+            return adapters.text_step(G, D, ids, vocab=args.vocab, batch=args.batch, n_critic=args.critic_iters,
+                                      device=device, flags=variant_flags(name, device), tf32=args.tf32)
+        return build
+
+    def baseline() -> Built:
+        G, D = adapters.text_networks(**sizes)
+        Gp = PortGenerator(args.dim, args.seq_len, args.vocab, args.blocks).to(device)
+        Dp = PortCritic(args.dim, args.seq_len, args.vocab, args.blocks).to(device)
+        Gp.load_state_dict(port_weights(G.state_dict(), generator=True))
+        Dp.load_state_dict(port_weights(D.state_dict(), generator=False))
+        step = PortStep(Gp, Dp, host_onehot_batches(ids, args.vocab, args.batch, device), n_critic=args.critic_iters,
+                        batch=args.batch, gen_batch=args.batch, lr=1e-4, betas=(0.5, 0.9))
+        return Built(step.iteration, precision=float32[0], describe=float32[1], eager=True)
+
+    return [Variant(n, baseline if n == BASELINE else ours(n)) for n in names]
+
+
+def main(argv=None) -> dict:
+    p = parser()
     args = p.parse_args(argv)
     device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        p.error("--device cuda: no CUDA device is visible to PyTorch")
+    try:
+        names = chosen_variants(args, device)
+    except ValueError as exc:
+        p.error(f"--variants: {exc}")
     if args.threads:
         torch.set_num_threads(args.threads)
-    with_baseline = args.baseline or not args.json
-    ids = np.random.default_rng(0).integers(0, args.vocab, size=(max(4096, 4 * args.batch), args.seq_len))
-    load_before = os.getloadavg()
-
-    G, D = build(args, device)
-    ours = OurStep(G, D, ids, args, device)
-    runners = {"ours": ours}
-    if with_baseline:
-        Gb = PortGenerator(args.dim, args.seq_len, args.vocab, args.blocks).to(device)
-        Db = PortCritic(args.dim, args.seq_len, args.vocab, args.blocks).to(device)
-        G0, D0 = build(args, device)
-        Gb.load_state_dict(port_weights(G0))
-        Db.load_state_dict(port_weights(D0))
-        runners["baseline"] = BaselineStep(Gb, Db, ids, args, device)
-
-    warmup = {name: timed(r.iteration, device)[0] for name, r in runners.items()}  # compiles, if asked
-    ops = {name: count_ops(r.iteration) for name, r in runners.items()}
-    times: dict[str, list[float]] = {name: [] for name in runners}
-    cpu: dict[str, list[float]] = {name: [] for name in runners}
-    for _ in range(args.iters):  # interleaved: both see the same load
-        for name, r in runners.items():
-            wall, busy = timed(r.iteration, device)
-            times[name].append(wall)
-            cpu[name].append(busy)
-    load_after = os.getloadavg()
-
+    started = time.monotonic()
+    float32 = adapters.prepare_device(device, tf32=args.tf32)
+    shape = TextShape(vocab=args.vocab, seq_len=args.seq_len, dim=args.dim, blocks=args.blocks)
+    flops = text_step_flops(shape, batch=args.batch, n_critic=args.critic_iters)
     config = {k: getattr(args, k) for k in ("dim", "seq_len", "batch", "vocab", "critic_iters", "blocks", "iters",
-                                            "device", "compile", "amp")}
-    config.update(threads=torch.get_num_threads(), torch=torch.__version__,
-                  cpu=cpu_description() if device.type == "cpu" else torch.cuda.get_device_name(device),
-                  precision=ours.runtime.precision.describe())
-    result = {"sec_per_iter": statistics.median(times["ours"]), "sec_per_iter_min": min(times["ours"]),
-              "sec_per_iter_all": [round(t, 4) for t in times["ours"]],
-              "cpu_sec_per_iter": statistics.median(cpu["ours"]), "aten_ops_per_iter": ops["ours"],
-              "warmup_sec": warmup["ours"], "config": config,
-              "load_avg_1min": [round(load_before[0], 2), round(load_after[0], 2)]}
-    if with_baseline:
-        base = statistics.median(times["baseline"])
-        result["baseline"] = {"sec_per_iter": base, "sec_per_iter_min": min(times["baseline"]),
-                              "sec_per_iter_all": [round(t, 4) for t in times["baseline"]],
-                              "cpu_sec_per_iter": statistics.median(cpu["baseline"]),
-                              "aten_ops_per_iter": ops["baseline"]}
-        result["speedup"] = base / result["sec_per_iter"]
-        result["speedup_min"] = min(times["baseline"]) / result["sec_per_iter_min"]
-        result["speedup_cpu"] = result["baseline"]["cpu_sec_per_iter"] / result["cpu_sec_per_iter"]
-        result["op_ratio"] = ops["baseline"] / ops["ours"]
+                                            "device", "tf32")}
+    doc = {"benchmark": "train_step", "model": "text", "config": config, "variant_order": names,
+           "machine": adapters.machine(device), "model_flops_per_iter": flops["iteration"],
+           "model_flops_detail": {**flops, "source": "analytic, from the layer shapes (benchmarks/flops.py)"},
+           "projected_iters": args.projected_iters, "load_avg_1min": [round(os.getloadavg()[0], 2)]}
+    log = (lambda s: print(s, file=sys.stderr, flush=True)) if not args.json else (lambda s: None)
+    bench = Bench(doc, device=device, iters=args.iters, matmul_n=args.matmul_n or (8192 if device.type == "cuda" else 2048),
+                  peak_conv=args.peak_conv, peak_seconds=args.peak_seconds, count_ops=args.count_ops,
+                  count_flops=args.count_flops, save=(lambda: write_json(args.json_out, doc)) if args.json_out else None,
+                  deadline=None if args.deadline_s is None else started + args.deadline_s, log=log)
+    bench.run(variants(args, device, names, float32))
+    doc["load_avg_1min"].append(round(os.getloadavg()[0], 2))
+    doc["failed_variants"] = bench.failed
+    bench.write()
     if args.json:
-        print(json.dumps(result))
-        return result
+        print(json.dumps(doc))
+        return doc
 
     from rich.console import Console
-    from rich.table import Table
 
-    label = "ours" + (" --compile" if args.compile else "") + (f" --amp {args.amp}" if args.amp != "off" else "")
-    table = Table(title=f"generator iteration = {args.critic_iters} critic steps + 1 generator step; DIM {args.dim}, "
-                        f"batch {args.batch}, length {args.seq_len}, V {args.vocab}, {args.blocks} blocks, "
-                        f"{args.device} ({config['cpu']}), {config['threads']} threads")
-    for col in ("step", "s/iter (median)", "s/iter (min)", "CPU s/iter", "aten ops/iter", "speed-up (median)",
-                "speed-up (CPU s)", "op ratio"):
-        table.add_column(col, justify="right" if col != "step" else "left")
-    b = result["baseline"]
-    table.add_row("baseline (PyTorch port)", f"{b['sec_per_iter']:.4f}", f"{b['sec_per_iter_min']:.4f}",
-                  f"{b['cpu_sec_per_iter']:.4f}", f"{b['aten_ops_per_iter']:,}", "1.00x", "1.00x", "1.00x")
-    table.add_row(label, f"{result['sec_per_iter']:.4f}", f"{result['sec_per_iter_min']:.4f}",
-                  f"{result['cpu_sec_per_iter']:.4f}", f"{result['aten_ops_per_iter']:,}", f"{result['speedup']:.2f}x",
-                  f"{result['speedup_cpu']:.2f}x", f"{result['op_ratio']:.2f}x")
-    con = Console(width=150)
-    con.print(table)
-    con.print(f"precision: {config['precision']}; warm-up {warmup['ours']:.1f} s; {args.iters} timed iterations "
-              f"each; load average (1 min) {load_before[0]:.2f} before, {load_after[0]:.2f} after")
-    return result
+    con = Console(width=160)
+    render(doc, f"text generator iteration = {args.critic_iters} critic steps + 1 generator step; DIM {args.dim}, "
+                f"batch {args.batch}, length {args.seq_len}, V {args.vocab}, {args.blocks} blocks; "
+                f"{flops['iteration'] / 1e9:,.1f} GFLOP per iteration; {device} ({doc['machine']['cpu']}), "
+                f"{doc['machine']['threads']} threads", con)
+    con.print(f"load average (1 min) {doc['load_avg_1min'][0]:.2f} before, {doc['load_avg_1min'][1]:.2f} after")
+    return doc
 
 
 if __name__ == "__main__":

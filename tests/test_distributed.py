@@ -157,3 +157,56 @@ def test_torchrun_train_image_writes_once_and_weights_match_one_process_with_the
     b = load_file(tmp_path / "one" / "checkpoints" / "checkpoint_00000002.safetensors")
     for key in (k for k in a if k.startswith(("G.", "D."))):
         torch.testing.assert_close(a[key], b[key], atol=2e-5, rtol=1e-4, msg=key)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _torchrun_nodes(args, cwd, nodes=2, timeout=600):
+    """``nodes`` torchrun agents on this machine, one process each, meeting through the c10d rendezvous
+    on 127.0.0.1 as the agents of a cluster's nodes would (the README's multi-node command)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", str(nodes), "--nproc-per-node", "1",
+           "--rdzv-backend", "c10d", "--rdzv-endpoint", f"127.0.0.1:{_free_port()}", "--rdzv-id", "test",
+           "--local-addr", "127.0.0.1", str(ROOT / "cli.py"), *args]
+    agents = [subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+              for _ in range(nodes)]
+    try:
+        outs = [a.communicate(timeout=timeout) for a in agents]
+    finally:
+        for a in agents:
+            if a.poll() is None:
+                a.kill()
+    return [(a.returncode, out, err) for a, (out, err) in zip(agents, outs)]
+
+
+@pytest.mark.slow
+def test_two_nodes_train_image_weights_match_one_process_with_the_doubled_batch(tmp_path):
+    """torchrun --nnodes 2 (two agents with one process each, rendezvous on 127.0.0.1, gloo): rank 0
+    alone writes, and the weights equal a 1-process run with twice the batch (about 25 s)."""
+    common = ["train-image", "--preset", "tiny", "--model", "mnist", "--device", "cpu", "--eval-every", "0",
+              "--sample-every", "0", "--iters", "2", "--checkpoint-every", "2"]
+    nodes = _torchrun_nodes([*common, "--out", "two", "--batch-size", "8"], tmp_path)
+    for code, out, err in nodes:
+        assert code == 0, err[-3000:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["two"]  # the other node wrote nothing
+    config = json.loads((tmp_path / "two" / "config.json").read_text())
+    assert config["runtime"]["world_size"] == 2 and config["config"]["batch_size"] == 8
+    assert sum(out.count("done: iteration 2") for _, out, _ in nodes) == 1
+    one = subprocess.run([sys.executable, str(ROOT / "cli.py"), *common, "--out", "one", "--batch-size", "16"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert one.returncode == 0, one.stderr[-3000:]
+    from safetensors.torch import load_file
+    a = load_file(tmp_path / "two" / "checkpoints" / "checkpoint_00000002.safetensors")
+    b = load_file(tmp_path / "one" / "checkpoints" / "checkpoint_00000002.safetensors")
+    untrained = load_file(tmp_path / "one" / "checkpoints" / "checkpoint_00000000.safetensors")
+    moved = [k for k in a if k.startswith(("G.", "D.")) and not torch.equal(b[k], untrained[k])]
+    assert len(moved) > len([k for k in a if k.startswith(("G.", "D."))]) // 2  # the runs trained
+    for key in (k for k in a if k.startswith(("G.", "D."))):
+        torch.testing.assert_close(a[key], b[key], atol=2e-5, rtol=1e-4, msg=key)
