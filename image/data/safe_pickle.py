@@ -136,8 +136,15 @@ def _encode(text, encoding="latin1"):  # how Python 3 writes bytes in protocol 2
     return text.encode("latin1")
 
 
+def _empty_bytes(*args):  # how protocol 2 writes b"" (``bytes(n)`` would allocate n bytes)
+    if args:
+        raise Refused("bytes() called with arguments")
+    return b""
+
+
 def _allowed() -> dict[tuple[str, str], object]:
-    allowed = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): _DtypeStub, ("_codecs", "encode"): _encode}
+    allowed = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): _DtypeStub, ("_codecs", "encode"): _encode,
+               ("__builtin__", "bytes"): _empty_bytes, ("builtins", "bytes"): _empty_bytes}
     for core in ("numpy.core", "numpy._core"):
         allowed[(f"{core}.multiarray", "_reconstruct")] = _ArrayStub
         allowed[(f"{core}.multiarray", "scalar")] = _scalar
