@@ -54,11 +54,12 @@ def to_unit_range(x: torch.Tensor, unit_range: bool) -> torch.Tensor:
 
 def default_workers(source: ImageSource, device: torch.device) -> int:
     """Loader threads when none are asked for: one for images held in memory (slicing is cheap) and
-    on CPU (the training step, not decoding, is the bottleneck there, and extra threads would take
-    cores from it); on an accelerator, up to 4 for sources that decode files (benchmarks/image_loader.py)."""
+    on CPU (there the training step, not decoding, is the bottleneck: benchmarks/image_loader.py, and
+    extra threads would take cores from it); on an accelerator, for sources that decode files, one
+    per spare core up to 8 (a thread decodes and resizes a few hundred 256 px images per second)."""
     if not source.decodes or device.type == "cpu":
         return 1
-    return max(1, min(4, (os.cpu_count() or 1) - 1))
+    return max(1, min(8, (os.cpu_count() or 1) - 1))
 
 
 class ImageBatches:
