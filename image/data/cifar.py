@@ -43,9 +43,9 @@ def _labels(labels, n: int, path: Path) -> np.ndarray:
         if labels.dtype.kind not in "iu" or labels.ndim != 1:
             raise UserError(f"{need}; found a {labels.dtype} array of shape {labels.shape}; {REDOWNLOAD}")
     elif isinstance(labels, (list, tuple)):
-        bad = next((v for v in labels if isinstance(v, bool) or not isinstance(v, (int, np.integer))), None)
-        if bad is not None:
-            raise UserError(f"{need}; found {type(bad).__name__} {bad!r:.40}; {REDOWNLOAD}")
+        bad = [v for v in labels if isinstance(v, bool) or not isinstance(v, (int, np.integer))]
+        if bad:
+            raise UserError(f"{need}; found {type(bad[0]).__name__} {bad[0]!r:.40}; {REDOWNLOAD}")
     else:
         found = "none" if labels is None else f"a {type(labels).__name__}"
         raise UserError(f"{need}; found {found}; {REDOWNLOAD}")
