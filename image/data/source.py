@@ -1,7 +1,7 @@
 """Image sources: a dataset as ``n`` images that can be read by index at a given resolution.
 
 A source hands out uint8 pixels (B, C, R, R); the batch loader (:mod:`image.data.batches`) turns
-them into the model's float range in a background thread. Sources that hold their images in memory
+them into the model's float range in its worker threads. Sources that hold their images in memory
 (CIFAR-10, Fashion-MNIST) share :class:`ArraySource`; LSUN, image folders and Hugging Face datasets
 decode files on demand; the embedded dataset draws its images from their index.
 """
