@@ -5,7 +5,7 @@ Writes small datasets in the real formats into a temporary folder: CIFAR-10 pyth
 both at ``--source-px`` on the short side (LSUN bedrooms: 256) and 4:3, with smooth synthetic
 content (random noise would be far slower to decode than photographs). Then times
 ``ImageBatches.next()`` in steady state for each loader and worker count, and the CIFAR ResNet
-step at the paper's sizes (DIM 128, batch 64, 5 critic steps; benchmarks/image_models.py), whose
+step at the paper's sizes (DIM 128, batch 64, 5 critic steps, as benchmarks/image_models.py builds it), whose
 consumption is critic_steps x batch / seconds per generator iteration (the generator step reads
 no real images). A loader keeps a device busy if its rate is above that; "fastest step fed" is the
 shortest seconds per iteration the loader could feed, to compare with a GPU's step time.
@@ -108,9 +108,17 @@ def loader_rate(source, *, resolution: int, scaling: str, workers: int, batches:
 
 
 def step_seconds(iters: int) -> float:
-    from benchmarks.image_models import time_model  # the training step as train-image runs it
+    """Seconds per generator iteration of the CIFAR ResNet at the paper's sizes on this CPU (one
+    untimed warm-up), built as training builds it (benchmarks/adapters.py), eager float32."""
+    from benchmarks import adapters
+    from benchmarks.measure import timed
 
-    return time_model("cifar-resnet", conditional=False, iters=iters, device=torch.device("cpu"))["sec"]
+    device = torch.device("cpu")
+    cfg = adapters.image_config("cifar-resnet")
+    G, D = adapters.image_networks(cfg, device)
+    built = adapters.image_step(cfg, G, D, adapters.random_image_batches(cfg, device), device=device, flags={})
+    built.iteration()
+    return sum(timed(built.iteration, device)[0] for _ in range(iters)) / iters
 
 
 @click.command()
