@@ -2,11 +2,13 @@
 
 SPEC.md "Common conventions (tflib)": every weight is drawn from a uniform with a matched standard
 deviation (He for convolutions with ``he_init=True``, Glorot otherwise); biases start at zero;
-convolutions pad 'SAME'; transposed convolutions always double the resolution. Batch norm uses the
+convolutions pad 'SAME' exactly as TF does (asymmetrically for strided layers on even sizes: see
+:func:`same_padding`); transposed convolutions always double the resolution. Batch norm uses the
 batch's statistics both in training and when sampling (tflib calls it with ``is_training=None``),
-so our batch norms keep no running statistics. Critics never use batch norm (the penalty is per
-example, SPEC.md pitfall 6): layer norm over (C, H, W) with a per-channel affine, which is exactly
-``GroupNorm(1, C)``.
+so our batch norms keep no running statistics. A critic's normalisation is ``critic_norm``:
+none, batch norm (the reference's baselines: every mode but wgan-gp) or layer norm over (C, H, W)
+with a per-channel affine, which is exactly ``GroupNorm(1, C)`` (gan_64x64.py's WGAN-GP critics;
+a penalty per example rules out batch statistics, SPEC.md pitfall 6).
 
 Resampling convolutions of gan_cifar_resnet.py / gan_64x64.py:
 
@@ -34,10 +36,38 @@ def linear(d_in: int, d_out: int, *, bias: bool = True) -> nn.Linear:
     return tflib_linear_(nn.Linear(d_in, d_out, bias=bias))
 
 
-def conv(c_in: int, c_out: int, k: int, *, stride: int = 1, he_init: bool = True, bias: bool = True,
-         padding: int | None = None) -> nn.Conv2d:
-    """tflib Conv2D: 'SAME' padding (k // 2), uniform He (``he_init``) or Glorot initialisation."""
-    layer = nn.Conv2d(c_in, c_out, k, stride=stride, padding=k // 2 if padding is None else padding, bias=bias)
+def same_padding(size: int, k: int, stride: int) -> tuple[int, int]:
+    """TF 'SAME' padding (before, after) of one axis: out = ⌈size / stride⌉,
+    total = max((out − 1)·stride + k − size, 0), before = ⌊total / 2⌋, after = total − before.
+
+    Asymmetric whenever ``total`` is odd: k5 stride 2 on an even size pads 1 before and 2 after
+    (``padding=2`` would read windows one pixel up and left of TF's), k3 stride 2 pads 0 and 1.
+    """
+    out = -(-size // stride)
+    total = max((out - 1) * stride + k - size, 0)
+    return total // 2, total - total // 2
+
+
+class SameConv2d(nn.Conv2d):
+    """A strided convolution with TF 'SAME' padding (:func:`same_padding`): the symmetric part
+    inside the convolution, and the extra row and column TF adds after (after − before ≤ 1 for
+    stride 2) by one ``F.pad`` at the end (cheaper in oneDNN than padding all four sides by hand)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        (k_h, k_w), (s_h, s_w) = self.kernel_size, self.stride
+        (top, bottom), (left, right) = same_padding(x.shape[-2], k_h, s_h), same_padding(x.shape[-1], k_w, s_w)
+        if bottom != top or right != left:
+            x = F.pad(x, (0, right - left, 0, bottom - top))
+        return F.conv2d(x, self.weight, self.bias, self.stride, (top, left))
+
+
+def conv(c_in: int, c_out: int, k: int, *, stride: int = 1, he_init: bool = True, bias: bool = True) -> nn.Conv2d:
+    """tflib Conv2D: 'SAME' padding, uniform He (``he_init``) or Glorot initialisation. With stride 1
+    and odd k, SAME is ``padding=k // 2``; strided layers use TF's asymmetric rule (:class:`SameConv2d`)."""
+    if stride == 1 and k % 2 == 1:
+        layer = nn.Conv2d(c_in, c_out, k, padding=k // 2, bias=bias)
+    else:
+        layer = SameConv2d(c_in, c_out, k, stride=stride, padding=0, bias=bias)
     return tflib_conv_(layer, he_init=he_init)
 
 
@@ -52,10 +82,24 @@ def tflib_deconv_(layer: nn.ConvTranspose2d, *, he_init: bool = True) -> nn.Conv
     return layer
 
 
+class SameConvTranspose2d(nn.ConvTranspose2d):
+    """tflib Deconv2D: ``tf.nn.conv2d_transpose`` with stride 2, 'SAME' and output 2H x 2W, i.e. the
+    adjoint of a 'SAME' stride-2 convolution from 2H x 2W to H x W. That convolution pads
+    b = ⌊(k − 2) / 2⌋ before, so of the full transposed output ((H − 1)·2 + k rows) TF keeps rows
+    b ... b + 2H − 1: ``padding=b`` crops b in front, and the rows past 2H are sliced off.
+    (``padding=k // 2, output_padding=1`` would keep rows shifted by one for odd k.)"""
+
+    def __init__(self, c_in: int, c_out: int, k: int, *, bias: bool = True):
+        super().__init__(c_in, c_out, k, stride=2, padding=max(k - 2, 0) // 2, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        return super().forward(x)[..., : 2 * h, : 2 * w]
+
+
 def deconv(c_in: int, c_out: int, k: int, *, he_init: bool = True, bias: bool = True) -> nn.ConvTranspose2d:
-    """tflib Deconv2D: stride 2, 'SAME', output exactly 2H x 2W."""
-    layer = nn.ConvTranspose2d(c_in, c_out, k, stride=2, padding=k // 2, output_padding=1, bias=bias)
-    return tflib_deconv_(layer, he_init=he_init)
+    """tflib Deconv2D: stride 2, TF 'SAME' (:class:`SameConvTranspose2d`), output exactly 2H x 2W."""
+    return tflib_deconv_(SameConvTranspose2d(c_in, c_out, k, bias=bias), he_init=he_init)
 
 
 @torch.no_grad()
@@ -80,6 +124,21 @@ def layer_norm(c: int) -> nn.Module:
     return nn.GroupNorm(1, c, eps=1e-5)
 
 
+CRITIC_NORMS = ("none", "batch", "layer")
+
+
+def critic_norm(kind: str, c: int) -> nn.Module:
+    """A critic's normalisation of ``c`` channels: 'none', 'batch' (tflib Batchnorm: batch statistics,
+    2c parameters) or 'layer' (tflib Layernorm over (C, H, W): 2c parameters too)."""
+    if kind == "none":
+        return Identity()
+    if kind == "batch":
+        return batch_norm(c)
+    if kind == "layer":
+        return layer_norm(c)
+    raise ValueError(f"critic norm must be one of {', '.join(CRITIC_NORMS)}, not {kind!r}")
+
+
 class CondBatchNorm(nn.Module):
     """Conditional batch norm (Dumoulin et al.; tflib cond_batchnorm.py): batch statistics over
     (N, H, W), then a per-class scale (init 1) and offset (init 0) looked up by label."""
@@ -96,7 +155,7 @@ class CondBatchNorm(nn.Module):
 
 
 class Identity(nn.Module):
-    """No normalisation (gan_cifar_resnet.py's critic: NORMALIZATION_D=False)."""
+    """No normalisation (gan_cifar_resnet.py's critic: NORMALIZATION_D=False); ignores labels."""
 
     def forward(self, x, labels=None):
         return x

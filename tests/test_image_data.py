@@ -16,7 +16,8 @@ from image.data.cifar import load_cifar10, load_pickle_batch
 from image.data.embedded import EmbeddedSource, draw_params, render
 from image.data.fashion_mnist import load_fashion_mnist
 from image.data.lsun import LmdbSource, open_folder, open_lsun
-from image.data.source import fit_resolution, to_square
+from image.data.decode import to_square
+from image.data.source import fit_resolution
 from seqgan_gp.errors import UserError
 
 
@@ -93,7 +94,7 @@ def test_cifar_missing_or_malformed_names_the_layout(tmp_path):
     with pytest.raises(UserError, match=r"shape \(N, 3072\)"):
         load_cifar10(str(tmp_path))
     (folder / "data_batch_5").write_bytes(b"\x80\x02garbage")
-    with pytest.raises(UserError, match="not a readable CIFAR-10 python batch"):
+    with pytest.raises(UserError, match="data_batch_5: not a complete pickle.*re-download"):
         load_cifar10(str(tmp_path))
 
 
@@ -154,7 +155,7 @@ def test_lsun_damaged_image_and_empty_db_are_user_errors(tmp_path):
     with env.begin(write=True) as txn:
         txn.put(b"k", b"not an image")
     env.close()
-    with pytest.raises(UserError, match="key k: not a decodable image"):
+    with pytest.raises(UserError, match="key k: not a PNG, JPEG, WebP or BMP image"):
         LmdbSource(tmp_path / "db2").read(np.array([0]), 8)
     with pytest.raises(UserError, match="needs --data-dir"):
         open_lsun(None)
@@ -298,5 +299,40 @@ def test_a_decoding_error_in_the_background_thread_reaches_the_loop(tmp_path):
     (tmp_path / "bad.png").write_bytes(b"\x89PNG broken")
     src = open_source("folder", str(tmp_path))
     loader = ImageBatches(src, batch_size=2, seed=0, device=torch.device("cpu"), resolution=8, scaling="255")
-    with pytest.raises(UserError, match="bad.png: not a decodable image"):
+    with pytest.raises(UserError, match="bad.png: not a PNG, JPEG, WebP or BMP image"):
         loader.next()
+
+
+def test_default_loader_workers(tmp_path, monkeypatch):
+    from image.data.batches import default_workers
+
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / "a.png")
+    folder, in_memory = open_folder(str(tmp_path)), EmbeddedSource(10)
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+    assert default_workers(folder, cuda) == 8 and default_workers(folder, cpu) == 1
+    assert default_workers(in_memory, cuda) == 1  # slicing arrays: one thread keeps up
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert default_workers(folder, cuda) == 1
+
+
+def test_loader_benchmark_writes_its_table_and_json(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from benchmarks.image_loader import main
+
+    out = tmp_path / "loader.json"
+    r = CliRunner().invoke(main, ["--loaders", "cifar,folder", "--workers", "1,2", "--images", "64", "--batches", "1",
+                                  "--source-px", "24", "--resolution", "16", "--step-seconds", "0.5",
+                                  "--no-full-batch", "--json", str(out)])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(out.read_text())
+    assert doc["step"]["images_per_s"] == 5 * 64 / 0.5 and not doc["step"]["measured"]
+    assert [(x["loader"], x["px"], x["workers"]) for x in doc["loaders"]] == [
+        ("cifar", 32, 1), ("cifar", 32, 2), ("folder", 16, 1), ("folder", 16, 2)]
+    for x in doc["loaders"]:
+        assert x["images_per_s"] > 0 and x["ratio_to_step"] == x["images_per_s"] / 640
+        assert abs(x["fastest_step_ms"] - 1e3 * 320 / x["images_per_s"]) < 1e-9
+    assert "fastest step fed" in r.output

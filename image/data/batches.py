@@ -1,10 +1,13 @@
-"""Image batches for the training loop, decoded ahead of time in a background thread.
+"""Image batches for the training loop, read and decoded ahead of time by a few worker threads.
 
 Batch order comes from :class:`seqgan_gp.batches.EpochSampler` (a permutation per epoch, the
 position is two integers), so a checkpoint stores where the run is and a resumed run reads exactly
-the batches the uninterrupted run would have read. A producer thread walks a copy of the sampler
-ahead of the loop, reads and decodes each batch and scales it to the model's range; the loop only
-takes finished tensors from a small queue, so the device never waits on JPEG decoding or resizing.
+the batches the uninterrupted run would have read. The loader walks a second sampler ahead of the
+loop and hands each upcoming batch's indices to a thread pool; each task reads, decodes and scales
+one whole batch. Results are taken in submission order, so the number of workers changes how fast
+batches arrive, never which images a batch holds or in what order (Pillow, lmdb and numpy release
+the GIL while they decode, resize and copy, so threads run in parallel). A decoding error in a
+worker is raised in the loop's thread when the loop reaches that batch, as the same UserError.
 
 Pixel scalings (SPEC.md):
 
@@ -13,13 +16,14 @@ Pixel scalings (SPEC.md):
 * ``"unit"``    x = p/255 ∈ [0, 1]                              (gan_mnist.py)
 
 The dequantisation noise of a batch is drawn from a generator seeded by (seed, epoch, position),
-so it too is reproduced exactly on resume.
+so it too is reproduced exactly on resume, whichever worker draws it.
 """
 
 from __future__ import annotations
 
-import queue
-import threading
+import collections
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -48,76 +52,89 @@ def to_unit_range(x: torch.Tensor, unit_range: bool) -> torch.Tensor:
     return x.clamp(0, 1) if unit_range else ((x + 1) / 2).clamp(0, 1)
 
 
+def default_workers(source: ImageSource, device: torch.device) -> int:
+    """Loader threads when none are asked for: one for images held in memory (slicing is cheap) and
+    on CPU (there the training step, not decoding, is the bottleneck: benchmarks/image_loader.py, and
+    extra threads would take cores from it); on an accelerator, for sources that decode files, one
+    per spare core up to 8 (a thread decodes and resizes a few hundred 256 px images per second)."""
+    if not source.decodes or device.type == "cpu":
+        return 1
+    return max(1, min(8, (os.cpu_count() or 1) - 1))
+
+
 class ImageBatches:
-    """``next()`` returns images (B, C, R, R) on ``device``, or ``(images, labels)`` when conditional."""
+    """``next()`` returns images (B, C, R, R) on ``device``, or ``(images, labels)`` when conditional.
+
+    ``workers`` threads read and decode batches (None: :func:`default_workers`); up to ``prefetch``
+    batches (at least ``workers``) are in flight while the loop trains on the current one.
+    """
 
     def __init__(self, source: ImageSource, *, batch_size: int, seed: int, device: torch.device, resolution: int,
-                 scaling: str, conditional: bool = False, prefetch: int = 3, rank: int = 0, world: int = 1):
+                 scaling: str, conditional: bool = False, prefetch: int = 3, workers: int | None = None,
+                 rank: int = 0, world: int = 1):
         if scaling not in SCALINGS:
             raise ValueError(f"scaling must be one of {SCALINGS}")
         if conditional and source.labels is None:
             raise ValueError(f"{source.name} has no labels")
+        if workers is not None and workers < 1:
+            raise ValueError(f"workers must be at least 1, not {workers}")
         self.source, self.device, self.resolution, self.scaling = source, device, resolution, scaling
         self.conditional, self.n_classes, self.seed = conditional, source.n_classes, seed
         self.sampler = EpochSampler(source.n, batch_size, seed, rank=rank, world=world)
         self._shard = {"rank": rank, "world": world}
-        self._batch_size, self._prefetch = batch_size, prefetch
-        self._queue: queue.Queue | None = None
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
+        self._batch_size = batch_size
+        self.workers = workers if workers is not None else default_workers(source, device)
+        self._prefetch = max(prefetch, self.workers)
+        self._pool: ThreadPoolExecutor | None = None
+        self._ahead: EpochSampler | None = None  # walks ahead of ``sampler`` as batches are submitted
+        self._pending: collections.deque[Future] = collections.deque()
 
-    # -- the producer ---------------------------------------------------------------------------------
-    def _produce(self, state: dict, out: queue.Queue, stop: threading.Event) -> None:
-        sampler = EpochSampler(self.source.n, self._batch_size, self.seed, **self._shard)
-        sampler.load_state_dict(state)
-        try:
-            while not stop.is_set():
-                idx = sampler.next_indices()
-                after = sampler.state_dict()
-                pixels = self.source.read(idx, self.resolution)
-                rng = np.random.default_rng((self.seed, 0xDE9, after["epoch"], after["pos"]))
-                x = torch.from_numpy(scale_pixels(pixels, self.scaling, rng))
-                y = torch.from_numpy(self.source.labels[idx]) if self.conditional else None
-                if self.device.type == "cuda":
-                    x = x.pin_memory()
-                item = (after, x, y)
-                while not stop.is_set():
-                    try:
-                        out.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-        except BaseException as exc:  # noqa: BLE001  re-raised in the training thread
-            out.put(("error", exc, None))
+    # -- the workers' task ----------------------------------------------------------------------------
+    def _load(self, idx: np.ndarray, after: dict):
+        """One batch: pixels read and scaled, labels, and the sampler position after it."""
+        pixels = self.source.read(idx, self.resolution)
+        rng = np.random.default_rng((self.seed, 0xDE9, after["epoch"], after["pos"]))
+        x = torch.from_numpy(scale_pixels(pixels, self.scaling, rng))
+        y = torch.from_numpy(self.source.labels[idx]) if self.conditional else None
+        if self.device.type == "cuda":
+            x = x.pin_memory()  # the copy to the device is then asynchronous
+        return after, x, y
 
-    def _start(self) -> None:
-        self._stop = threading.Event()
-        self._queue = queue.Queue(maxsize=self._prefetch)
-        self._thread = threading.Thread(target=self._produce, args=(self.sampler.state_dict(), self._queue, self._stop),
-                                        name="image-batches", daemon=True)
-        self._thread.start()
+    def _submit(self) -> None:
+        while len(self._pending) < self._prefetch:
+            idx = self._ahead.next_indices()
+            self._pending.append(self._pool.submit(self._load, idx, self._ahead.state_dict()))
 
     def close(self) -> None:
-        """Stop the producer thread (idempotent)."""
-        if self._thread is not None:
-            self._stop.set()
-            self._thread.join(timeout=10)
-            self._thread, self._queue = None, None
+        """Drop the batches read ahead and stop the workers (idempotent)."""
+        if self._pool is not None:
+            for fut in self._pending:
+                fut.cancel()
+            self._pool.shutdown(wait=True, cancel_futures=True)  # running tasks end with their batch
+            self._pool, self._ahead = None, None
+            self._pending.clear()
 
     def __del__(self):
         try:
-            self.close()
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
         except Exception:  # noqa: BLE001  interpreter shutdown
             pass
 
     # -- the loop's interface ------------------------------------------------------------------------
     def next(self):
-        if self._thread is None:
-            self._start()
-        state, x, y = self._queue.get()
-        if state == "error":
-            self.close()
-            raise x
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="image-batches")
+            self._ahead = EpochSampler(self.source.n, self._batch_size, self.seed, **self._shard)
+            self._ahead.load_state_dict(self.sampler.state_dict())
+            self._submit()
+        fut = self._pending.popleft()
+        self._submit()  # keep ``prefetch`` batches in flight while this one is finished and used
+        try:
+            state, x, y = fut.result()
+        except BaseException:
+            self.close()  # the position stays before the failed batch
+            raise
         self.sampler.load_state_dict(state)  # the position after this batch: what a checkpoint stores
         x = x.to(self.device, non_blocking=True)
         if not self.conditional:
@@ -132,5 +149,5 @@ class ImageBatches:
         return self.sampler.state_dict()
 
     def load_state_dict(self, state: dict) -> None:
-        self.close()  # the producer restarts from the restored position at the next batch
+        self.close()  # the workers restart from the restored position at the next batch
         self.sampler.load_state_dict(state)

@@ -3,9 +3,9 @@
 The python version (``cifar-10-python.tar.gz`` unpacked) is a folder ``cifar-10-batches-py`` with
 ``data_batch_1`` ... ``data_batch_5`` (50,000 training images) and ``test_batch``; each is a
 pickled dict with ``data`` (uint8, (10000, 3072), rows in CHW order) and ``labels`` (10,000 ints).
-A pickle can run any code when loaded, so we unpickle with an allow-list: dicts, lists, strings,
-numbers and numpy array reconstruction are admitted; any other global (``os.system``,
-``builtins.eval``, ...) is refused with a UserError before it can be called.
+A pickle can run any code when loaded and allocate whatever it declares, so it is read by
+:mod:`image.data.safe_pickle` (an allow-list of globals, sizes checked before allocation); every
+way a batch can be wrong is one UserError naming the file.
 
 The Hugging Face dataset is used only when it is on this machine: a folder written by
 ``Dataset.save_to_disk`` / ``DatasetDict.save_to_disk`` given as --data-dir, or the datasets cache,
@@ -14,17 +14,16 @@ read with the library forced offline (never downloads).
 
 from __future__ import annotations
 
-import codecs
 import contextlib
-import io
 import os
-import pickle
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from image.data.source import ArraySource, ImageSource, to_square
+from image.data.decode import decode_image, read_image_file, to_square
+from image.data.safe_pickle import Refused, load_restricted
+from image.data.source import ArraySource, ImageSource
 from seqgan_gp.errors import UserError
 
 TRAIN_BATCHES = [f"data_batch_{i}" for i in range(1, 6)]
@@ -33,65 +32,52 @@ LAYOUT = ("DIR/cifar-10-batches-py/data_batch_1 ... data_batch_5 (the python ver
           "dataset written with save_to_disk")
 
 
-def _allowed_globals() -> dict[tuple[str, str], object]:
-    try:
-        from numpy._core import multiarray as ma, numeric as nu
-    except ImportError:  # numpy < 2
-        from numpy.core import multiarray as ma, numeric as nu
-    allowed = {
-        ("numpy", "ndarray"): np.ndarray,
-        ("numpy", "dtype"): np.dtype,
-        ("_codecs", "encode"): codecs.encode,  # how Python 3 writes bytes in protocol 2
-    }
-    for mod in ("numpy.core.multiarray", "numpy._core.multiarray"):
-        allowed[(mod, "_reconstruct")] = ma._reconstruct
-        allowed[(mod, "scalar")] = ma.scalar
-    for mod in ("numpy.core.numeric", "numpy._core.numeric"):
-        allowed[(mod, "_frombuffer")] = nu._frombuffer  # protocol 5 arrays
-    return allowed
+REDOWNLOAD = "the file is not an official CIFAR-10 python batch: re-download cifar-10-python.tar.gz and unpack it"
 
 
-class RestrictedUnpickler(pickle.Unpickler):
-    """Unpickles containers, scalars and numpy arrays only; every other global is refused."""
-
-    def __init__(self, file, *, source: Path, **kwargs):
-        super().__init__(file, **kwargs)
-        self.source = source
-        self.allowed = _allowed_globals()
-
-    def find_class(self, module: str, name: str):
-        try:
-            return self.allowed[(module, name)]
-        except KeyError:
-            raise UserError(f"{self.source}: refusing to unpickle {module}.{name}: a CIFAR-10 batch holds only "
-                            f"arrays and lists, and this global would run code; the file is not the official "
-                            f"CIFAR-10 python batch (re-download it)") from None
-
-    def persistent_load(self, pid):
-        raise UserError(f"{self.source}: refusing a persistent reference in the pickle; not a CIFAR-10 batch")
+def _labels(labels, n: int, path: Path) -> np.ndarray:
+    """``labels`` (a list of ints, or an integer array) checked before any conversion: one class
+    0..9 per image (a string, a bool, or 2**70 would otherwise surface as a numpy traceback)."""
+    need = f"{path}: 'labels' must hold one class 0..9 per image"
+    if isinstance(labels, np.ndarray):
+        if labels.dtype.kind not in "iu" or labels.ndim != 1:
+            raise UserError(f"{need}; found a {labels.dtype} array of shape {labels.shape}; {REDOWNLOAD}")
+    elif isinstance(labels, (list, tuple)):
+        bad = [v for v in labels if isinstance(v, bool) or not isinstance(v, (int, np.integer))]
+        if bad:
+            raise UserError(f"{need}; found {type(bad[0]).__name__} {bad[0]!r:.40}; {REDOWNLOAD}")
+    else:
+        found = "none" if labels is None else f"a {type(labels).__name__}"
+        raise UserError(f"{need}; found {found}; {REDOWNLOAD}")
+    if len(labels) != n:
+        raise UserError(f"{need}; found {len(labels)} labels for {n} images; {REDOWNLOAD}")
+    lo, hi = min(labels), max(labels)  # Python ints or the array's own dtype: no overflow
+    if lo < 0 or hi > 9:
+        raise UserError(f"{need}; found {lo if lo < 0 else hi}; {REDOWNLOAD}")
+    return np.asarray(labels, dtype=np.int64)
 
 
 def load_pickle_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(images uint8 (N, 3, 32, 32), labels int64 (N,)) of one CIFAR-10 python batch, safely."""
+    """(images uint8 (N, 3, 32, 32), labels int64 (N,)) of one CIFAR-10 python batch, unpickled with
+    :func:`~image.data.safe_pickle.load_restricted` (an allow-list, sizes bounded before allocation)."""
     path = Path(path)
     try:
-        with open(path, "rb") as f:
-            doc = RestrictedUnpickler(f, source=path, encoding="latin1").load()
-    except UserError:
-        raise
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:
-        raise UserError(f"{path}: not a readable CIFAR-10 python batch ({exc}); expected {LAYOUT}") from None
+        doc = load_restricted(path)
+    except Refused as exc:
+        raise UserError(f"{path}: {exc}; {REDOWNLOAD}") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read it ({exc.strerror or exc}); check that the file is readable") from None
     if not isinstance(doc, dict):
-        raise UserError(f"{path}: a CIFAR-10 batch is a pickled dict, found {type(doc).__name__}")
-    doc = {(k.decode("latin1") if isinstance(k, bytes) else k): v for k, v in doc.items()}
-    data, labels = doc.get("data"), doc.get("labels")
+        raise UserError(f"{path}: a CIFAR-10 batch is a pickled dict, found {type(doc).__name__}; {REDOWNLOAD}")
+    data = doc.get("data")
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
+        found = (f"a {data.dtype} array of shape {data.shape}" if isinstance(data, np.ndarray)
+                 else "no 'data' entry" if data is None else f"a {type(data).__name__}")
         raise UserError(f"{path}: 'data' must be a uint8 array of shape (N, 3072) (32x32 RGB in CHW order); "
-                        f"found {getattr(data, 'dtype', type(data).__name__)} {getattr(data, 'shape', '')}")
-    labels = np.asarray(labels, dtype=np.int64) if labels is not None else None
-    if labels is None or labels.shape != (data.shape[0],) or labels.min() < 0 or labels.max() > 9:
-        raise UserError(f"{path}: 'labels' must hold one class 0..9 per image")
-    return data.reshape(-1, 3, 32, 32), labels
+                        f"found {found}; {REDOWNLOAD}")
+    if data.shape[0] == 0:
+        raise UserError(f"{path}: the batch holds no images; {REDOWNLOAD}")
+    return data.reshape(-1, 3, 32, 32), _labels(doc.get("labels"), data.shape[0], path)
 
 
 def find_batches_dir(data_dir: Path) -> Path | None:
@@ -174,24 +160,47 @@ def _load_hf_cache():
 
 class HFImageSource(ImageSource):
     """A Hugging Face dataset with an image column (``img`` or ``image``) and a ``label`` column;
-    images are decoded on demand (in the loader's thread)."""
+    images are read as their encoded bytes and decoded by :func:`~image.data.decode.decode_image`
+    on demand (in the loader's threads)."""
+
+    decodes = True
 
     def __init__(self, name: str, ds, *, n_classes: int, channels: int = 3):
+        import datasets
+
         cols = ds.column_names
         self.image_col = next((c for c in ("img", "image") if c in cols), None)
         if self.image_col is None:
             raise UserError(f"{name}: the Hugging Face dataset has no 'img' or 'image' column (columns: {cols})")
+        if isinstance(ds.features.get(self.image_col), datasets.Image):
+            ds = ds.cast_column(self.image_col, datasets.Image(decode=False))  # bytes: decoded with our limits
         self.label_col = next((c for c in ("label", "labels", "fine_label") if c in cols), None)
         self.name, self.ds, self.channels = name, ds, channels
         self.n = len(ds)
-        self.labels = np.asarray(ds[self.label_col], dtype=np.int64) if self.label_col else None
+        self.labels = self._labels(n_classes) if self.label_col else None
         self.n_classes = n_classes if self.labels is not None else 0
+
+    def _labels(self, n_classes: int) -> np.ndarray:
+        try:
+            labels = np.asarray(self.ds[self.label_col], dtype=np.int64)
+        except (TypeError, ValueError, OverflowError):
+            labels = None
+        if labels is None or labels.ndim != 1 or (len(labels) and (labels.min() < 0 or labels.max() >= n_classes)):
+            raise UserError(f"{self.name}: the Hugging Face dataset's '{self.label_col}' column must hold one class "
+                            f"0..{n_classes - 1} per image")
+        return labels
 
     def read(self, idx: np.ndarray, resolution: int) -> np.ndarray:
         rows = self.ds[[int(i) for i in idx]][self.image_col]
         out = []
-        for img in rows:
-            if isinstance(img, dict):  # undecoded {"bytes": ..., "path": ...}
-                img = Image.open(io.BytesIO(img["bytes"]))
-            out.append(to_square(img, resolution, self.channels))
+        for i, img in zip(idx, rows):
+            where = f"{self.name} (Hugging Face dataset) row {int(i)}"
+            if isinstance(img, dict) and img.get("bytes") is None and img.get("path"):
+                out.append(decode_image(read_image_file(Path(img["path"])), resolution, self.channels, img["path"]))
+            elif isinstance(img, dict):
+                out.append(decode_image(img.get("bytes"), resolution, self.channels, where))
+            elif isinstance(img, Image.Image):
+                out.append(to_square(img, resolution, self.channels))
+            else:
+                raise UserError(f"{where}: the '{self.image_col}' column holds {type(img).__name__}, not an image")
         return np.stack(out)

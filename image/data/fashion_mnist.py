@@ -14,6 +14,8 @@ for gan_mnist's 28x28 model used as they are. Pixels are read as uint8 and scale
 from __future__ import annotations
 
 import gzip
+import math
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -24,33 +26,60 @@ from seqgan_gp.errors import UserError
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 LAYOUT = ("DIR/train-images-idx3-ubyte.gz and DIR/train-labels-idx1-ubyte.gz (the Fashion-MNIST IDX files; "
           "`apt-get install dataset-fashion-mnist` puts them in /usr/share/datasets/fashion-mnist)")
+MAX_ITEMS = 1_000_000  # 784 MB of 28x28 images; Fashion-MNIST has 60,000
 
 
-def _open(path: Path) -> bytes:
+def _find(path: Path) -> Path:
     for cand in (path, path.with_suffix("")):  # with and without .gz
         if cand.is_file():
-            try:
-                return gzip.decompress(cand.read_bytes()) if cand.suffix == ".gz" else cand.read_bytes()
-            except (OSError, EOFError) as exc:
-                raise UserError(f"{cand}: damaged gzip file ({exc}); re-download it") from None
+            return cand
     raise UserError(f"{path}: missing; expected {LAYOUT}")
 
 
+def _read_exactly(f, n: int) -> bytes:
+    """Up to ``n`` bytes in 1 MiB steps, so memory follows what the file holds, not what it declares."""
+    chunks, left = [], n
+    while left > 0:
+        chunk = f.read(min(left, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
 def read_idx(path: Path, *, magic: int, dims: int) -> np.ndarray:
-    """An IDX array (uint8 data): big-endian magic, ``dims`` sizes, then the bytes."""
-    data = _open(path)
-    header = 4 + 4 * dims
-    if len(data) < header:
-        raise UserError(f"{path}: too short for an IDX header; expected {LAYOUT}")
-    found = int.from_bytes(data[:4], "big")
-    if found != magic:
-        raise UserError(f"{path}: IDX magic number {found}, expected {magic}; expected {LAYOUT}")
-    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims))
-    size = int(np.prod(shape))
-    if len(data) != header + size:
-        raise UserError(f"{path}: header says {shape} ({size} bytes) but the file holds {len(data) - header}; "
-                        f"the file is truncated or damaged")
-    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
+    """An IDX array (uint8 data): big-endian magic, ``dims`` sizes, then the bytes. The header is
+    checked (magic, 28 x 28 images, at most :data:`MAX_ITEMS` items) before the data is read, and
+    the data must be exactly as long as the header says."""
+    path = _find(path)
+    header_len = 4 + 4 * dims
+    try:
+        with gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb") as f:
+            header = _read_exactly(f, header_len)
+            if len(header) < header_len:
+                raise UserError(f"{path}: {len(header)} bytes, too short for an IDX header; expected {LAYOUT}")
+            found = int.from_bytes(header[:4], "big")
+            if found != magic:
+                raise UserError(f"{path}: IDX magic number {found}, expected {magic}; expected {LAYOUT}")
+            shape = tuple(int.from_bytes(header[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims))
+            if dims == 3 and shape[1:] != (28, 28):
+                raise UserError(f"{path}: the header says {shape[1]}x{shape[2]} images; Fashion-MNIST's are 28x28 "
+                                f"(the file is damaged or not Fashion-MNIST)")
+            if not 0 < shape[0] <= MAX_ITEMS:
+                raise UserError(f"{path}: the header declares {shape[0]:,} items; expected 1 to {MAX_ITEMS:,} "
+                                f"(Fashion-MNIST has 60,000); the file is damaged")
+            size = math.prod(shape)
+            data = _read_exactly(f, size + 1)  # one byte more: a longer file is damaged too
+    except (OSError, EOFError, zlib.error) as exc:  # gzip: BadGzipFile, a stream cut short, corrupt data
+        raise UserError(f"{path}: damaged or unreadable ({type(exc).__name__}: {exc}); re-download it") from None
+    if len(data) < size:
+        raise UserError(f"{path}: the header declares {shape} ({size:,} bytes of data) but the file holds only "
+                        f"{len(data):,}; the file is truncated or damaged: re-download it")
+    if len(data) > size:
+        raise UserError(f"{path}: the file holds more data than its header declares {shape}; the file is "
+                        f"damaged: re-download it")
+    return np.frombuffer(data, dtype=np.uint8).reshape(shape)
 
 
 def load_fashion_mnist(data_dir: str | None, *, split: str = "train") -> ArraySource:
@@ -64,5 +93,6 @@ def load_fashion_mnist(data_dir: str | None, *, split: str = "train") -> ArraySo
     if images.shape[0] != labels.shape[0]:
         raise UserError(f"{root}: {images.shape[0]} images but {labels.shape[0]} labels")
     if labels.max(initial=0) > 9:
-        raise UserError(f"{root}: labels must be 0..9, found {labels.max()}")
+        raise UserError(f"{root}: labels must be 0..9, found {labels.max()}; the labels file is damaged or not "
+                        f"Fashion-MNIST's")
     return ArraySource("fashion-mnist", images[:, None], labels, 10, pad_to=32)

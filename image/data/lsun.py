@@ -4,8 +4,8 @@ LSUN is distributed as an lmdb database per category and split (``bedroom_train_
 ``data.mdb`` and ``lock.mdb``): keys are image ids, values the encoded image bytes (WebP/JPEG).
 We read it with the ``lmdb`` package, read-only and lock-free, decode each image with Pillow,
 crop the central square and resize it to the model's resolution (antialiased Lanczos), as the
-progressive-GAN and mmgeneration LSUN pipelines do. Decoding happens in the batch loader's
-background thread.
+progressive-GAN and mmgeneration LSUN pipelines do. Decoding (:mod:`image.data.decode`: bounded,
+every failure one error naming the file or key) happens in the batch loader's worker threads.
 
 A folder of images (``--dataset folder``, or ``--dataset lsun`` pointed at LSUN exported as image
 files) is every .jpg/.jpeg/.png/.webp/.bmp file below it, in sorted path order.
@@ -13,13 +13,12 @@ files) is every .jpg/.jpeg/.png/.webp/.bmp file below it, in sorted path order.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
-from image.data.source import ImageSource, to_square
+from image.data.decode import decode_image, read_image_file
+from image.data.source import ImageSource
 from seqgan_gp.errors import UserError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
@@ -55,42 +54,47 @@ def _open_env(path: Path):
 class LmdbSource(ImageSource):
     """Images stored as encoded bytes under the keys of an lmdb database."""
 
+    decodes = True
+
     def __init__(self, path: Path, *, channels: int = 3, max_examples: int = 0, name: str = "lsun"):
         self.path, self.name, self.channels = Path(path), name, channels
         self.env = _open_env(self.path)
+        import lmdb
+
         keys = []
-        with self.env.begin(write=False) as txn:
-            for key in txn.cursor().iternext(keys=True, values=False):
-                keys.append(bytes(key))
-                if max_examples and len(keys) >= max_examples:
-                    break
+        try:
+            with self.env.begin(write=False) as txn:
+                for key in txn.cursor().iternext(keys=True, values=False):
+                    keys.append(bytes(key))
+                    if max_examples and len(keys) >= max_examples:
+                        break
+        except lmdb.Error as exc:
+            raise UserError(f"{path}: the lmdb database is damaged ({exc}); re-download it") from None
         if not keys:
             raise UserError(f"{path}: the lmdb database is empty; expected {LSUN_LAYOUT}")
         self.keys = keys
         self.n = len(keys)
 
     def read(self, idx: np.ndarray, resolution: int) -> np.ndarray:
+        import lmdb
+
         out = []
-        with self.env.begin(write=False) as txn:
+        with self.env.begin(write=False) as txn:  # one read transaction per batch and thread
             for i in idx:
                 key = self.keys[int(i)]
-                value = txn.get(key)
-                out.append(_decode(value, resolution, self.channels, f"{self.path} key {key.decode(errors='replace')}"))
+                where = f"{self.path} key {key.decode(errors='replace')}"
+                try:
+                    value = txn.get(key)
+                except lmdb.Error as exc:
+                    raise UserError(f"{where}: the lmdb database is damaged ({exc}); re-download it") from None
+                out.append(decode_image(value, resolution, self.channels, where))
         return np.stack(out)
-
-
-def _decode(data: bytes | None, resolution: int, channels: int, where: str) -> np.ndarray:
-    if data is None:
-        raise UserError(f"{where}: missing value")
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            return to_square(img, resolution, channels)
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise UserError(f"{where}: not a decodable image ({exc}); the dataset is damaged") from None
 
 
 class FolderSource(ImageSource):
     """Every image file below a folder (sorted), centre-cropped and resized."""
+
+    decodes = True
 
     def __init__(self, root: Path, *, channels: int = 3, max_examples: int = 0, name: str = "folder"):
         self.root, self.name, self.channels = Path(root), name, channels
@@ -104,8 +108,8 @@ class FolderSource(ImageSource):
         self.n = len(files)
 
     def read(self, idx: np.ndarray, resolution: int) -> np.ndarray:
-        return np.stack([_decode(self.files[int(i)].read_bytes(), resolution, self.channels, str(self.files[int(i)]))
-                         for i in idx])
+        paths = [self.files[int(i)] for i in idx]
+        return np.stack([decode_image(read_image_file(p), resolution, self.channels, str(p)) for p in paths])
 
 
 def open_lsun(data_dir: str | None, *, max_examples: int = 0) -> ImageSource:

@@ -1,7 +1,7 @@
 """Image sources: a dataset as ``n`` images that can be read by index at a given resolution.
 
 A source hands out uint8 pixels (B, C, R, R); the batch loader (:mod:`image.data.batches`) turns
-them into the model's float range in a background thread. Sources that hold their images in memory
+them into the model's float range in its worker threads. Sources that hold their images in memory
 (CIFAR-10, Fashion-MNIST) share :class:`ArraySource`; LSUN, image folders and Hugging Face datasets
 decode files on demand; the embedded dataset draws its images from their index.
 """
@@ -22,6 +22,7 @@ class ImageSource:
     channels: int = 3
     n_classes: int = 0
     labels: np.ndarray | None = None
+    decodes: bool = False  # reads decode image files: worth several loader threads on a GPU machine
 
     def read(self, idx: np.ndarray, resolution: int) -> np.ndarray:
         """uint8 images (len(idx), C, resolution, resolution)."""
@@ -35,20 +36,6 @@ class ImageSource:
         if self.labels is not None:
             h.update(np.ascontiguousarray(self.labels[probe]).tobytes())
         return h.hexdigest()[:16]
-
-
-def to_square(img: Image.Image, resolution: int, channels: int) -> np.ndarray:
-    """Centre-crop to a square, resize to ``resolution`` (Lanczos, antialiased), as (C, R, R) uint8."""
-    img = img.convert("L" if channels == 1 else "RGB")
-    w, h = img.size
-    s = min(w, h)
-    if w != h:
-        left, top = (w - s) // 2, (h - s) // 2
-        img = img.crop((left, top, left + s, top + s))
-    if s != resolution:
-        img = img.resize((resolution, resolution), Image.LANCZOS)
-    arr = np.asarray(img, dtype=np.uint8)
-    return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
 
 
 def fit_resolution(images: np.ndarray, resolution: int, *, pad_to: int | None = None) -> np.ndarray:

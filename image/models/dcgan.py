@@ -1,9 +1,10 @@
 """The paper's DCGAN-style image models (SPEC.md gan_cifar.py, gan_64x64.py DCGAN baseline, gan_mnist.py).
 
-In WGAN-GP mode none of these critics uses batch norm: gan_cifar's and gan_mnist's critics have no
-normalisation at all, gan_64x64's DCGAN critic uses layer norm (its ``Normalize`` in wgan-gp mode).
-We keep that for every loss: a critic never gets batch norm (SPEC.md pitfall 6), even where the
-reference code's other modes (wgan, dcgan, lsgan) switched it on.
+Each critic takes ``norm`` ('none', 'batch' or 'layer', :func:`image.layers.critic_norm`) for the
+layers the reference normalises; which one the reference uses depends on the loss
+(:func:`image.models.reference_critic_norm`): gan_cifar.py puts batch norm after its 2nd and 3rd
+convolutions in every mode but wgan-gp, gan_mnist.py only in its 'wgan' mode, gan_64x64.py's
+``Normalize`` after the 2nd, 3rd and 4th is layer norm in wgan-gp mode and batch norm otherwise.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from image.layers import batch_norm, conv, deconv, layer_norm, linear, lrelu, uniform_002_
+from image.layers import batch_norm, conv, critic_norm, deconv, linear, lrelu, uniform_002_
 
 
 class CifarDCGANGenerator(nn.Module):
@@ -36,21 +37,22 @@ class CifarDCGANGenerator(nn.Module):
 
 
 class CifarDCGANCritic(nn.Module):
-    """gan_cifar.py Discriminator in wgan-gp mode: three 5x5 stride-2 convs (DIM, 2DIM, 4DIM) with
-    LeakyReLU 0.2 and no normalisation, then Linear 4·4·4DIM → 1."""
+    """gan_cifar.py Discriminator: three 5x5 stride-2 convs (DIM, 2DIM, 4DIM) with LeakyReLU 0.2,
+    ``norm`` after the 2nd and 3rd (the reference: none in wgan-gp mode, batch norm otherwise),
+    then Linear 4·4·4DIM → 1."""
 
-    def __init__(self, *, dim: int = 128, channels: int = 3):
+    def __init__(self, *, dim: int = 128, channels: int = 3, norm: str = "none"):
         super().__init__()
         self.n_classes = 0
         self.conv1 = conv(channels, dim, 5, stride=2)
-        self.conv2 = conv(dim, 2 * dim, 5, stride=2)
-        self.conv3 = conv(2 * dim, 4 * dim, 5, stride=2)
+        self.conv2, self.norm2 = conv(dim, 2 * dim, 5, stride=2), critic_norm(norm, 2 * dim)
+        self.conv3, self.norm3 = conv(2 * dim, 4 * dim, 5, stride=2), critic_norm(norm, 4 * dim)
         self.output = linear(4 * 4 * 4 * dim, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = lrelu(self.conv1(x))  # (B, DIM, 16, 16)
-        x = lrelu(self.conv2(x))  # (B, 2DIM, 8, 8)
-        x = lrelu(self.conv3(x))  # (B, 4DIM, 4, 4)
+        x = lrelu(self.norm2(self.conv2(x)))  # (B, 2DIM, 8, 8)
+        x = lrelu(self.norm3(self.conv3(x)))  # (B, 4DIM, 4, 4)
         return self.output(x.flatten(1))
 
 
@@ -76,15 +78,16 @@ class DCGAN64Generator(nn.Module):
 
 
 class DCGAN64Critic(nn.Module):
-    """gan_64x64.py DCGANDiscriminator in wgan-gp mode: four 5x5 stride-2 convs (d, 2d, 4d, 8d),
-    LeakyReLU 0.2, layer norm after every conv but the first, Linear 4·4·8d → 1. Init U(±0.02√3)."""
+    """gan_64x64.py DCGANDiscriminator: four 5x5 stride-2 convs (d, 2d, 4d, 8d), LeakyReLU 0.2,
+    ``norm`` after every conv but the first (the reference: layer norm in wgan-gp mode, batch norm
+    otherwise, none in its ``bn=False`` variant), Linear 4·4·8d → 1. Init U(±0.02√3)."""
 
-    def __init__(self, *, dim: int = 64, channels: int = 3):
+    def __init__(self, *, dim: int = 64, channels: int = 3, norm: str = "layer"):
         super().__init__()
         self.n_classes = 0
         self.convs = nn.ModuleList([conv(channels, dim, 5, stride=2), conv(dim, 2 * dim, 5, stride=2),
                                     conv(2 * dim, 4 * dim, 5, stride=2), conv(4 * dim, 8 * dim, 5, stride=2)])
-        self.norms = nn.ModuleList([layer_norm(2 * dim), layer_norm(4 * dim), layer_norm(8 * dim)])
+        self.norms = nn.ModuleList([critic_norm(norm, c) for c in (2 * dim, 4 * dim, 8 * dim)])
         self.output = linear(4 * 4 * 8 * dim, 1)
         uniform_002_(self)
 
@@ -121,16 +124,19 @@ class MnistGenerator(nn.Module):
 
 class MnistCritic(nn.Module):
     """gan_mnist.py Discriminator: 5x5 stride-2 convs 1→DIM (14 px) → 2DIM (7) → 4DIM (4) with
-    LeakyReLU 0.2, no normalisation, Linear 4·4·4DIM → 1."""
+    LeakyReLU 0.2, ``norm`` after the 2nd and 3rd (the reference: batch norm in its 'wgan' mode
+    only, none otherwise), Linear 4·4·4DIM → 1."""
 
-    def __init__(self, *, dim: int = 64, channels: int = 1):
+    def __init__(self, *, dim: int = 64, channels: int = 1, norm: str = "none"):
         super().__init__()
         self.n_classes = 0
         self.conv1 = conv(channels, dim, 5, stride=2)
-        self.conv2 = conv(dim, 2 * dim, 5, stride=2)
-        self.conv3 = conv(2 * dim, 4 * dim, 5, stride=2)
+        self.conv2, self.norm2 = conv(dim, 2 * dim, 5, stride=2), critic_norm(norm, 2 * dim)
+        self.conv3, self.norm3 = conv(2 * dim, 4 * dim, 5, stride=2), critic_norm(norm, 4 * dim)
         self.output = linear(4 * 4 * 4 * dim, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = lrelu(self.conv3(lrelu(self.conv2(lrelu(self.conv1(x))))))  # (B, 4DIM, 4, 4)
+        x = lrelu(self.conv1(x))  # (B, DIM, 14, 14)
+        x = lrelu(self.norm2(self.conv2(x)))  # (B, 2DIM, 7, 7)
+        x = lrelu(self.norm3(self.conv3(x)))  # (B, 4DIM, 4, 4)
         return self.output(x.flatten(1))

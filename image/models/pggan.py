@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from image.layers import batch_norm, layer_norm, lrelu
+from image.layers import batch_norm, critic_norm, lrelu
 from image.models.resnet import good_channels
 
 
@@ -48,9 +48,9 @@ class ConvBNReLU(nn.Module):
 
 
 class ConvGNLReLU(nn.Module):
-    def __init__(self, c_in: int, c_out: int, k: int = 3, padding: int | None = None):
+    def __init__(self, c_in: int, c_out: int, k: int = 3, padding: int | None = None, norm: str = "layer"):
         super().__init__()
-        self.conv, self.norm = _conv(c_in, c_out, k, leaky=True, padding=padding), layer_norm(c_out)
+        self.conv, self.norm = _conv(c_in, c_out, k, leaky=True, padding=padding), critic_norm(norm, c_out)
 
     def forward(self, x):
         return lrelu(self.norm(self.conv(x)))
@@ -81,7 +81,9 @@ class PGGANGenerator(nn.Module):
 
 
 class PGGANCritic(nn.Module):
-    def __init__(self, *, dim: int = 64, channels: int = 3, resolution: int = 128):
+    """``norm``: the critic's GN ('layer', mmgeneration's), or 'batch' / 'none' to vary it."""
+
+    def __init__(self, *, dim: int = 64, channels: int = 3, resolution: int = 128, norm: str = "layer"):
         super().__init__()
         self.n_classes = 0
         ch = good_channels(resolution, dim)
@@ -89,10 +91,10 @@ class PGGANCritic(nn.Module):
         layers: list[nn.Module] = []
         r = resolution
         while r > 4:
-            layers += [ConvGNLReLU(ch[r], ch[r]), ConvGNLReLU(ch[r], ch[r // 2]), nn.AvgPool2d(2)]
+            layers += [ConvGNLReLU(ch[r], ch[r], norm=norm), ConvGNLReLU(ch[r], ch[r // 2], norm=norm), nn.AvgPool2d(2)]
             r //= 2
         self.blocks = nn.Sequential(*layers)
-        self.decision = ConvGNLReLU(ch[4], ch[4], k=4, padding=0)  # 4x4 → 1x1
+        self.decision = ConvGNLReLU(ch[4], ch[4], k=4, padding=0, norm=norm)  # 4x4 → 1x1
         self.output = nn.Linear(ch[4], 1)
         nn.init.normal_(self.output.weight, 0.0, 1.0)
         nn.init.zeros_(self.output.bias)

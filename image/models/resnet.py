@@ -4,9 +4,11 @@
   with AC-GAN). Generator: Linear 128 → 4·4·DIM, three 'up' residual blocks (8, 16, 32 px) with
   (conditional) batch norm, BN, ReLU, 3x3 conv to RGB, tanh. Critic: the optimised first block,
   one 'down' block, two plain blocks, ReLU, global mean pool, Linear → 1 and, for AC-GAN, a
-  second Linear → classes. No normalisation in the critic.
+  second Linear → classes. No normalisation in the critic (NORMALIZATION_D=False; ``norm`` puts
+  one in the residual blocks' N1, N2).
 * ``GoodGenerator`` / ``GoodCritic``: gan_64x64.py's GoodGenerator/GoodDiscriminator (64x64,
-  batch norm in G, layer norm in the critic), and the same recipe one stage deeper at 128x128 for
+  batch norm in G; in the critic layer norm with WGAN-GP, batch norm with the other losses), and
+  the same recipe one stage deeper at 128x128 for
   LSUN bedrooms. The reference code has no LSUN model (its 64x64 script trains on ImageNet), so
   the 128x128 variant is ours: one more 'up'/'down' stage with half the channels (d/2 at 128 px).
 
@@ -19,8 +21,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from image.layers import (ConvMeanPool, Identity, LabelNorm, MeanPoolConv, Norm, UpsampleConv, batch_norm,
-                          conv, layer_norm, linear)
+from image.layers import (ConvMeanPool, LabelNorm, MeanPoolConv, Norm, UpsampleConv, batch_norm, conv,
+                          critic_norm, linear)
 from seqgan_gp.activations import relu  # torch.relu, with a cheap double backward in the penalty's pass
 
 
@@ -98,15 +100,15 @@ class CifarResNetCritic(nn.Module):
     """gan_cifar_resnet.py Discriminator: (B, C, 32, 32) → score (B, 1), and class logits
     (B, n_classes) when ``n_classes`` > 0 (the AC-GAN head)."""
 
-    def __init__(self, *, dim: int = 128, channels: int = 3, n_classes: int = 0):
+    def __init__(self, *, dim: int = 128, channels: int = 3, n_classes: int = 0, norm: str = "none"):
         super().__init__()
         self.n_classes = n_classes
-        none = lambda c: Identity()  # noqa: E731  NORMALIZATION_D=False
+        block_norm = lambda c: Norm(critic_norm(norm, c))  # noqa: E731  the reference: NORMALIZATION_D=False
         self.blocks = nn.Sequential(
             OptimizedFirstBlock(channels, dim),  # 16 px
-            ResidualBlock(dim, dim, "down", none),  # 8 px
-            ResidualBlock(dim, dim, None, none),
-            ResidualBlock(dim, dim, None, none),
+            ResidualBlock(dim, dim, "down", block_norm),  # 8 px
+            ResidualBlock(dim, dim, None, block_norm),
+            ResidualBlock(dim, dim, None, block_norm),
         )
         self.score = linear(dim, 1)
         self.classifier = linear(dim, n_classes) if n_classes else None
@@ -153,10 +155,11 @@ class GoodGenerator(nn.Module):
 
 
 class GoodCritic(nn.Module):
-    """gan_64x64.py GoodDiscriminator (``resolution=64``) and its 128x128 extension; layer norm
-    (the paper's WGAN-GP critic normalisation), no activation between the last block and Linear."""
+    """gan_64x64.py GoodDiscriminator (``resolution=64``) and its 128x128 extension; ``norm`` in the
+    residual blocks (the reference's ``Normalize``: layer norm with WGAN-GP, batch norm otherwise),
+    no activation between the last block and Linear."""
 
-    def __init__(self, *, dim: int = 64, channels: int = 3, resolution: int = 64):
+    def __init__(self, *, dim: int = 64, channels: int = 3, resolution: int = 64, norm: str = "layer"):
         super().__init__()
         if resolution not in (64, 128):
             raise ValueError("GoodCritic is defined at 64 and 128 px")
@@ -164,8 +167,9 @@ class GoodCritic(nn.Module):
         ch = good_channels(resolution, dim)
         res = sorted(ch, reverse=True)  # R, R/2, ..., 4
         self.input = conv(channels, ch[resolution], 3, he_init=False)
-        norm = lambda c: Norm(layer_norm(c))  # noqa: E731
-        self.blocks = nn.Sequential(*[ResidualBlock(ch[r], ch[r // 2], "down", norm, style="64") for r in res[:-1]])
+        block_norm = lambda c: Norm(critic_norm(norm, c))  # noqa: E731
+        self.blocks = nn.Sequential(*[ResidualBlock(ch[r], ch[r // 2], "down", block_norm, style="64")
+                                      for r in res[:-1]])
         self.output = linear(4 * 4 * ch[4], 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

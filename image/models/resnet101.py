@@ -4,7 +4,8 @@ ResnetDiscriminator, SPEC.md).
 BottleneckResidualBlock: ReLU → Conv 1x1 in→in/2 → ReLU → Conv 3x3 in/2→out/2 (stride 2 for
 'down'; Deconv 3x3 stride 2 for 'up') → ReLU → Conv 1x1 out/2→out (no bias) → Norm;
 out = shortcut + 0.3·main. Shortcut (1x1, he_init=False): strided conv ('down'), subpixel conv
-('up'), identity when the shape is unchanged. Norm is batch norm in G, layer norm in the critic.
+('up'), identity when the shape is unchanged. Norm is batch norm in G; in the critic ``norm`` (the
+reference's ``Normalize``: layer norm with WGAN-GP, batch norm with the other losses).
 Each network has 33 blocks x 3 convs + the input layer + the output layer = 101 layers.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from image.layers import SubpixelConv, batch_norm, conv, deconv, layer_norm, linear
+from image.layers import SubpixelConv, batch_norm, conv, critic_norm, deconv, linear
 from seqgan_gp.activations import relu  # torch.relu, with a cheap double backward in the penalty's pass
 
 
@@ -72,20 +73,20 @@ class ResNet101Generator(nn.Module):
 
 class ResNet101Critic(nn.Module):
     """Conv 1x1 → d/2 → 5 blocks at 64 px → down → 6 at 32 (d) → down → 6 at 16 (2d) → down → 6 at 8
-    (4d) → down → 6 at 4 (8d) → Linear 4·4·8d → 1, output / 5. Layer norm in the blocks."""
+    (4d) → down → 6 at 4 (8d) → Linear 4·4·8d → 1, output / 5. ``norm`` in the blocks."""
 
-    def __init__(self, *, dim: int = 64, channels: int = 3):
+    def __init__(self, *, dim: int = 64, channels: int = 3, norm: str = "layer"):
         super().__init__()
         self.n_classes = 0
         d, h = dim, max(dim // 2, 1)
-        ln = layer_norm
+        nrm = lambda c: critic_norm(norm, c)  # noqa: E731
         self.input = conv(channels, h, 1, he_init=False)
         self.blocks = nn.Sequential(
-            *_stage(h, 5, ln), Bottleneck(h, d, "down", ln),
-            *_stage(d, 6, ln), Bottleneck(d, 2 * d, "down", ln),
-            *_stage(2 * d, 6, ln), Bottleneck(2 * d, 4 * d, "down", ln),
-            *_stage(4 * d, 6, ln), Bottleneck(4 * d, 8 * d, "down", ln),
-            *_stage(8 * d, 6, ln),
+            *_stage(h, 5, nrm), Bottleneck(h, d, "down", nrm),
+            *_stage(d, 6, nrm), Bottleneck(d, 2 * d, "down", nrm),
+            *_stage(2 * d, 6, nrm), Bottleneck(2 * d, 4 * d, "down", nrm),
+            *_stage(4 * d, 6, nrm), Bottleneck(4 * d, 8 * d, "down", nrm),
+            *_stage(8 * d, 6, nrm),
         )
         self.output = linear(4 * 4 * 8 * d, 1)
 
