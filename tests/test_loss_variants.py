@@ -11,8 +11,8 @@ from seqgan_gp.losses import (LOSS_DEFAULTS, LOSSES, DCGANLoss, LSGANLoss, WGANC
                               make_optimizer)
 from seqgan_gp.text.config import PRESETS as TEXT_PRESETS
 from seqgan_gp.text.config import with_overrides
-from toy.config import PRESETS as TOY_PRESETS
-from toy.config import toy_config
+from seqgan_gp.toy.config import PRESETS as TOY_PRESETS
+from seqgan_gp.toy.config import toy_config
 
 RNG = torch.Generator().manual_seed(0)
 

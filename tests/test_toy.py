@@ -12,10 +12,10 @@ from PIL import Image
 from cli import cli
 from seqgan_gp.checkpoint import load_checkpoint
 from seqgan_gp.errors import UserError
-from toy.data import (N_25GAUSSIANS, ToyBatches, fixed_25gaussians, mode_centers, mode_std, sample_points,
+from seqgan_gp.toy.data import (N_25GAUSSIANS, ToyBatches, fixed_25gaussians, mode_centers, mode_std, sample_points,
                       swiss_roll)
-from toy.metrics import mode_stats, wasserstein1
-from toy.models import ToyCritic, ToyGenerator
+from seqgan_gp.toy.metrics import mode_stats, wasserstein1
+from seqgan_gp.toy.models import ToyCritic, ToyGenerator
 
 CPU = torch.device("cpu")
 

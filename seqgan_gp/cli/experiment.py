@@ -8,10 +8,10 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from commands.common import console, device_option, user_errors
+from seqgan_gp.cli.common import console, device_option, user_errors
 from seqgan_gp.device import resolve_device
-from toy.data import DATASETS
-from toy.experiments import EXPERIMENTS, run_experiment, study_config
+from seqgan_gp.toy.data import DATASETS
+from seqgan_gp.toy.experiments import EXPERIMENTS, run_experiment, study_config
 
 
 def _summary(name: str, results: dict) -> Table:

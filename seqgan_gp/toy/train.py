@@ -4,7 +4,7 @@ The run directory is the text runs' (config.json, metrics.jsonl, checkpoints/, s
 frames in samples/ every ``plot_every`` iterations (the critic's value surface with real and
 generated points) and ``losses.png`` at the end. Every evaluation logs the exact Wasserstein-1
 distance between ``eval_samples`` generated and real points and, for the Gaussian mixtures, the
-modes covered and the share of high-quality samples (:mod:`toy.metrics`).
+modes covered and the share of high-quality samples (:mod:`seqgan_gp.toy.metrics`).
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from seqgan_gp.provenance import git_commit, versions
 from seqgan_gp.rundir import RunDir
 from seqgan_gp.step import Runtime, RuntimeOptions, resolve_runtime
 from seqgan_gp.trainer import FaultPolicy, FitResult, Parts, disk_safe, fit, load_state, open_run, session
-from toy.config import ToyConfig, toy_config
-from toy.data import ToyBatches, mode_centers, mode_std, sample_points
-from toy.metrics import mode_stats, wasserstein1
-from toy.models import ToyCritic, ToyGenerator
-from toy.plots import critic_surface, save_frame
+from seqgan_gp.toy.config import ToyConfig, toy_config
+from seqgan_gp.toy.data import ToyBatches, mode_centers, mode_std, sample_points
+from seqgan_gp.toy.metrics import mode_stats, wasserstein1
+from seqgan_gp.toy.models import ToyCritic, ToyGenerator
+from seqgan_gp.toy.plots import critic_surface, save_frame
 
 KIND = "toy"
 RESUME_OVERRIDABLE = ("iters", "log_every", "plot_every", "eval_every", "eval_samples",

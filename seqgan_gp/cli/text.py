@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from commands.common import (console, data_parallel, device_option, exit_if_stopped, fault_options, loop_options,
+from seqgan_gp.cli.common import (console, data_parallel, device_option, exit_if_stopped, fault_options, loop_options,
                              run_options, runtime_options, seed_option, tensorboard_option, user_errors)
 from seqgan_gp.losses import LOSSES
 from seqgan_gp.text.config import PRESETS, preset

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from commands.common import console, user_errors
+from seqgan_gp.cli.common import console, user_errors
 from corpora.cache import verify
 from seqgan_gp.errors import UserError
 from seqgan_gp.text.config import PRESETS, TOKENIZERS, preset, with_overrides

@@ -21,7 +21,7 @@ from seqgan_gp.configfile import (
 )
 from seqgan_gp.errors import UserError
 from seqgan_gp.text.config import with_overrides
-from toy.data import DATASETS
+from seqgan_gp.toy.data import DATASETS
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,12 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from commands.common import (console, device_option, exit_if_stopped, fault_options, loop_options, run_options,
+from seqgan_gp.cli.common import (console, device_option, exit_if_stopped, fault_options, loop_options, run_options,
                              runtime_options, seed_option, tensorboard_option, user_errors)
 from seqgan_gp.device import resolve_device
 from seqgan_gp.losses import LOSSES
-from toy.config import PRESETS, preset
-from toy.data import DATASETS
+from seqgan_gp.toy.config import PRESETS, preset
+from seqgan_gp.toy.data import DATASETS
 
 TOY_HELP = {
     "--iters": "Generator iterations to train to (paper: 100000).",
@@ -66,7 +66,7 @@ def train_toy_cmd(preset_name, device, tensorboard, out, resume, overwrite, runt
       python cli.py train-toy --preset paper --dataset 25gaussians --device cuda
       python cli.py train-toy --resume runs/00000-toy-8gaussians --iters 1200
     """
-    from toy.train import train_toy  # matplotlib and POT load only when a toy is trained
+    from seqgan_gp.toy.train import train_toy  # matplotlib and POT load only when a toy is trained
 
     con = console()
     run = train_toy(base=preset(preset_name), overrides=overrides, device=resolve_device(device), console=con,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from commands.common import device_option, user_errors
+from seqgan_gp.cli.common import device_option, user_errors
 from seqgan_gp.checkpoint import load_checkpoint
 from seqgan_gp.device import resolve_device
 from seqgan_gp.errors import UserError

@@ -44,11 +44,11 @@ from seqgan_gp.errors import UserError
 from seqgan_gp.losses import WGANClip, WGANGP, make_optimizer
 from seqgan_gp.provenance import git_commit, versions
 from seqgan_gp.rundir import RunDir, next_run_dir
-from toy.data import DATASETS, ToyBatches, sample_points
-from toy.metrics import wasserstein1
-from toy.models import ToyCritic
-from toy.plots import critic_surface, draw_frame
-from toy.train import cpu_threads
+from seqgan_gp.toy.data import DATASETS, ToyBatches, sample_points
+from seqgan_gp.toy.metrics import wasserstein1
+from seqgan_gp.toy.models import ToyCritic
+from seqgan_gp.toy.plots import critic_surface, draw_frame
+from seqgan_gp.toy.train import cpu_threads
 
 EXPERIMENTS = ("clipping-vs-penalty", "gradient-norms", "weight-histograms")
 
