@@ -15,14 +15,10 @@ import typing
 from typing import Any
 
 from seqgan_gp.errors import UserError
+from seqgan_gp.messages import flag
 from seqgan_gp.losses import LOSSES
 
 UNIONS = (typing.Union, types.UnionType)  # Optional[str] and str | None
-
-
-def flag(name: str) -> str:
-    """The CLI flag of a config field, for error messages."""
-    return "--" + name.replace("_", "-")
 
 
 def check_at_least_one(cfg, names: list[str]) -> None:

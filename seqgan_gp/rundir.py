@@ -24,7 +24,7 @@ import socket
 import time
 from pathlib import Path
 
-from seqgan_gp.checkpoint import atomic_write_text
+from seqgan_gp.atomic import atomic_write_text
 from seqgan_gp.errors import UserError
 
 CKPT_RE = re.compile(r"^checkpoint_(\d+)\.safetensors$")

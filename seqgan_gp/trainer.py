@@ -28,8 +28,8 @@ from seqgan_gp.checkpoint import (
     rng_state_tensor,
     save_checkpoint,
     set_rng_state,
-    with_article,
 )
+from seqgan_gp.messages import with_article
 from seqgan_gp.distributed import SINGLE, DistContext
 from seqgan_gp.errors import Diverged, UserError
 from seqgan_gp.loop import Callbacks, LoopConfig, NonFinite, train

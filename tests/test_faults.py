@@ -528,7 +528,8 @@ def test_an_empty_lock_file_of_a_process_starting_right_now_is_respected(tmp_pat
 
 def test_atomic_writes_give_files_the_permissions_a_plain_write_gives(tmp_path):
     """Checkpoints and config.json were 0600 (mkstemp's mode): unreadable to a group sharing the run."""
-    from seqgan_gp.checkpoint import atomic_write_text, save_checkpoint
+    from seqgan_gp.atomic import atomic_write_text
+    from seqgan_gp.checkpoint import save_checkpoint
 
     plain = tmp_path / "plain.txt"
     plain.write_text("x")

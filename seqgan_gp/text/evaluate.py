@@ -29,7 +29,7 @@ from rich.console import Console
 from rich.table import Table
 
 from corpora import grammar
-from seqgan_gp.checkpoint import atomic_write_text
+from seqgan_gp.atomic import atomic_write_text
 from seqgan_gp.errors import UserError
 from seqgan_gp.metrics.bleu import bleu, distinct_n, self_bleu
 from seqgan_gp.metrics.ngram import js_n

@@ -39,7 +39,7 @@ import torch
 from rich.console import Console
 from torch import nn
 
-from seqgan_gp.checkpoint import atomic_write_text
+from seqgan_gp.atomic import atomic_write_text
 from seqgan_gp.errors import UserError
 from seqgan_gp.losses import WGANClip, WGANGP, make_optimizer
 from seqgan_gp.provenance import git_commit, versions
