@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -28,8 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from image.config import paper_config  # noqa: E402
 from image.data.source import ImageSource  # noqa: E402
 from image.models import MODELS  # noqa: E402
-from image.train import build_parts, loop_config  # noqa: E402
-from seqgan_gp.loop import train  # noqa: E402
+from image.task import ImageTask  # noqa: E402
+from seqgan_gp.distributed import SINGLE  # noqa: E402
+from seqgan_gp.loop import train_loop  # noqa: E402
+from seqgan_gp.runtime import RuntimeOptions, resolve_runtime  # noqa: E402
 
 
 class RandomImages(ImageSource):
@@ -46,28 +49,26 @@ class RandomImages(ImageSource):
 
 def time_model(model: str, *, conditional: bool, iters: int, device: torch.device, warmup: bool = True) -> dict:
     cfg = paper_config(model)
-    cfg = type(cfg)(**{**cfg.__dict__, "conditional": conditional, "eval_every": 0, "sample_every": 0,
-                       "checkpoint_every": 0, "dataset": "embedded"})
-    parts = build_parts(cfg, RandomImages(cfg.channels), device)
-    lc = loop_config(cfg)
+    cfg = replace(cfg, conditional=conditional, dataset="embedded")
+    torch.manual_seed(cfg.seed)
+    parts = ImageTask().build(cfg, RandomImages(cfg.channels), device, SINGLE)
+    iteration = parts.iteration(resolve_runtime(RuntimeOptions(), device))
     try:
         if warmup:
-            train(G=parts.G, D=parts.D, g_opt=parts.g_opt, d_opt=parts.d_opt, batches=parts.batches, loss=parts.loss,
-                  z_dim=cfg.z_dim, rng=parts.rng, cfg=type(lc)(**{**lc.__dict__, "iters": 1}), start=0)
+            train_loop(state=parts.state, iteration=iteration, schedule=replace(cfg, iters=1), start=0)
         if device.type == "cuda":
             torch.cuda.synchronize()
         t0 = time.perf_counter()
-        train(G=parts.G, D=parts.D, g_opt=parts.g_opt, d_opt=parts.d_opt, batches=parts.batches, loss=parts.loss,
-              z_dim=cfg.z_dim, rng=parts.rng, cfg=type(lc)(**{**lc.__dict__, "iters": 1 + iters}), start=1)
+        train_loop(state=parts.state, iteration=iteration, schedule=replace(cfg, iters=1 + iters), start=1)
         if device.type == "cuda":
             torch.cuda.synchronize()
         sec = (time.perf_counter() - t0) / iters
     finally:
-        parts.batches.close()
+        parts.close()
     params = lambda m: sum(p.numel() for p in m.parameters()) / 1e6  # noqa: E731
     return {"model": model + (" (AC-GAN)" if conditional else ""), "px": cfg.resolution, "dim": cfg.dim,
             "batch": f"{cfg.batch_size}/{cfg.batch_size * cfg.gen_batch_multiple}", "critic": cfg.critic_iters,
-            "G_M": params(parts.G), "D_M": params(parts.D), "sec": sec}
+            "G_M": params(parts.state.modules["G"]), "D_M": params(parts.state.modules["D"]), "sec": sec}
 
 
 @click.command()

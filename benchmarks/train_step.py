@@ -45,9 +45,11 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from seqgan_gp.batches import TokenBatches  # noqa: E402
-from seqgan_gp.losses import WGANGP, make_optimizer  # noqa: E402
+from seqgan_gp.objectives import WGANGP  # noqa: E402
+from seqgan_gp.optimizers import make_optimizer  # noqa: E402
 from seqgan_gp.precision import cpu_description  # noqa: E402
-from seqgan_gp.step import RuntimeOptions, make_step, resolve_runtime  # noqa: E402
+from seqgan_gp.runtime import RuntimeOptions, resolve_runtime  # noqa: E402
+from seqgan_gp.steps import make_step  # noqa: E402
 from seqgan_gp.text.models import TextCritic, TextGenerator  # noqa: E402
 
 Z_DIM = 128
@@ -160,8 +162,8 @@ class OurStep:
         self.runtime = resolve_runtime(RuntimeOptions(compile=args.compile, amp=args.amp), device)
         self.batches = TokenBatches(ids, args.vocab, args.batch, 0, device)
         self.step = make_step(G=G, D=D, g_opt=make_optimizer("adam", G.parameters(), lr=1e-4),
-                              d_opt=make_optimizer("adam", D.parameters(), lr=1e-4), loss=WGANGP(),
-                              z_dim=Z_DIM, rng=torch.Generator(device=device).manual_seed(1), runtime=self.runtime)
+                              d_opt=make_optimizer("adam", D.parameters(), lr=1e-4), objective=WGANGP(),
+                              rng=torch.Generator(device=device).manual_seed(1), runtime=self.runtime)
 
     def iteration(self):
         for _ in range(self.args.critic_iters):

@@ -27,6 +27,11 @@ def train_command(kind: str) -> str:
     return f"train-{kind}"
 
 
+def option(name: str, value) -> str:
+    """``--resume RUN`` with the value shell-quoted: an option the user can paste."""
+    return f"{name} {shlex.quote(str(value))}"
+
+
 def command_line(program: str, *args) -> str:
     """``program`` followed by ``args``, each shell-quoted: a line the user can paste."""
     return " ".join([program, *(shlex.quote(str(a)) for a in args)])

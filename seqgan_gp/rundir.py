@@ -26,6 +26,7 @@ from pathlib import Path
 
 from seqgan_gp.atomic import atomic_write_text
 from seqgan_gp.errors import UserError
+from seqgan_gp.messages import option
 
 CKPT_RE = re.compile(r"^checkpoint_(\d+)\.safetensors$")
 
@@ -35,16 +36,6 @@ def next_run_dir(root: Path, name: str) -> Path:
     root = Path(root)
     numbers = [int(p.name[:5]) for p in root.glob("[0-9][0-9][0-9][0-9][0-9]-*")] if root.is_dir() else []
     return root / f"{max(numbers, default=-1) + 1:05d}-{name}"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _start_time(pid: int) -> str | None:
@@ -79,8 +70,12 @@ def _owner_alive(owner: dict) -> bool:
         return False  # an empty or torn lock file: its writer died while taking it
     if owner.get("host") not in (None, socket.gethostname()):
         return True  # another machine on a shared disk: we cannot tell, so we do not take its run
-    if not _pid_alive(pid):
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
         return False
+    except PermissionError:
+        pass  # it exists, under another user
     start = owner.get("start")
     return start is None or start == _start_time(pid)  # a different start time: the pid was reused
 
@@ -108,7 +103,7 @@ class RunDir:
             raise UserError(f"--out {path}: exists and is not a directory; choose another --out")
         if path.is_dir() and any(path.iterdir()):
             if not overwrite:
-                raise UserError(f"--out {path}: directory already holds a run; use --resume {path} to "
+                raise UserError(f"--out {path}: directory already holds a run; use {option('--resume', path)} to "
                                 f"continue it, --overwrite to replace it, or another --out")
             run = cls(path)
             run.lock()
@@ -233,7 +228,7 @@ class RunDir:
 
     def _write_failed(self, path: Path, what: str, exc: OSError) -> UserError:
         return UserError(f"{path}: could not write {what} ({exc.strerror}); free disk space or fix permissions, "
-                         f"then continue with --resume {self.path}")
+                         f"then continue with {option('--resume', self.path)}")
 
     # -- config and metrics ----------------------------------------------------------------------
     def write_config(self, config: dict) -> None:
@@ -325,8 +320,8 @@ def latest_checkpoint(run_path: Path) -> Path:
         raise UserError(f"{run_path}: not a run directory (no config.json, no checkpoints/); pass a run "
                         f"directory or a .safetensors checkpoint")
     if not found:
-        raise UserError(f"{run_path}: no checkpoints/checkpoint_*.safetensors in this run; "
-                        f"it stopped before its first checkpoint, so start it again with --out {run_path} --overwrite")
+        raise UserError(f"{run_path}: no checkpoints/checkpoint_*.safetensors in this run; it stopped before its "
+                        f"first checkpoint, so start it again with {option('--out', run_path)} --overwrite")
     return found[-1]
 
 

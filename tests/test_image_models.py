@@ -12,7 +12,8 @@ from image.acgan import ACGAN
 from image.layers import CondBatchNorm, conv, deconv, linear
 from image.models import MODELS, RESOLUTION, build_models
 from image.models.resnet101 import Bottleneck
-from seqgan_gp.losses import WGANGP, make_optimizer
+from seqgan_gp.objectives import WGANGP, critic_loss
+from seqgan_gp.optimizers import make_optimizer
 
 TINY = {**{m: 8 for m in MODELS}, "resnet101": 4, "resnet128": 4, "wgangp128-gn": 4}  # big models narrower
 
@@ -45,13 +46,13 @@ def test_one_wgan_gp_step_on_cpu_changes_both_networks(model):
     d_before = [p.detach().clone() for p in D.parameters()]
     with torch.no_grad():
         fake = G(torch.randn(2, 128))
-    d_loss, stats = loss.critic_loss(D, real, fake, rng=rng)
+    d_loss, stats = critic_loss(loss, D, real, fake, rng=rng)
     d_opt.zero_grad(), d_loss.backward(), d_opt.step()
     assert torch.isfinite(d_loss) and stats["penalty"] >= 0
     moved = [not torch.equal(a, b) for a, b in zip(d_before, D.parameters()) if b.grad is not None and b.grad.any()]
     assert moved and all(moved)  # (the output bias has no gradient in a WGAN: E D(x) − E D(x̃) ignores it)
     g_before = [p.detach().clone() for p in G.parameters()]
-    g_loss, _ = loss.generator_loss(D, G(torch.randn(2, 128)))
+    g_loss, _ = loss.generator_objective(D, G(torch.randn(2, 128)))
     g_opt.zero_grad(), g_loss.backward(), g_opt.step()
     changed = [not torch.equal(a, b) for a, b in zip(g_before, G.parameters()) if b.grad is not None and b.grad.any()]
     assert torch.isfinite(g_loss) and all(changed) and len(changed) >= 0.8 * len(g_before)
@@ -129,15 +130,15 @@ def test_acgan_objective_matches_a_hand_computation():
     labels = torch.tensor([1, 7, 3])
     base = WGANGP()
     acgan = ACGAN(base, scale_d=1.0, scale_g=0.1)
-    loss, stats = acgan.critic_loss(D, real, fake, rng=torch.Generator().manual_seed(5), labels=labels)
+    loss, stats = critic_loss(acgan, D, real, fake, rng=torch.Generator().manual_seed(5), labels=labels)
 
     score_only = lambda x: D(x)[0]  # noqa: E731
-    base_loss, _ = base.critic_loss(score_only, real, fake, rng=torch.Generator().manual_seed(5))
+    base_loss, _ = critic_loss(base, score_only, real, fake, rng=torch.Generator().manual_seed(5))
     ce_real = F.cross_entropy(D(real)[1], labels)  # on REAL images only
     assert torch.allclose(loss, base_loss + ce_real, atol=1e-5)
     assert torch.allclose(stats["acgan"], ce_real, atol=1e-6)
     assert stats["acc_real"] == (D(real)[1].argmax(1) == labels).float().mean()
 
-    g_loss, g_stats = acgan.generator_loss(D, fake, labels=labels)
+    g_loss, g_stats = acgan.generator_objective(D, fake, labels=labels)
     assert torch.allclose(g_loss, -D(fake)[0].mean() + 0.1 * F.cross_entropy(D(fake)[1], labels), atol=1e-5)
     assert set(g_stats) == {"gen_loss", "acgan_g"}

@@ -13,8 +13,9 @@ from safetensors.torch import load_file
 from seqgan_gp.batches import TokenBatches
 from seqgan_gp.errors import Diverged
 from seqgan_gp.text.config import PRESETS
-from seqgan_gp.text.train import train_text
-from seqgan_gp.trainer import FaultPolicy
+from seqgan_gp.faults import FaultPolicy
+from seqgan_gp.runner import run_task
+from seqgan_gp.text.task import TextTask
 
 from conftest import ROOT
 
@@ -36,9 +37,9 @@ def poisoned_once(monkeypatch):
 
 
 def run(out, faults=FaultPolicy()):
-    return train_text(preset_cfg=PRESETS["tiny"], overrides={"iters": 10, "log_every": 1, "checkpoint_every": 2,
-                                                            "keep_checkpoints": 0, "eval_every": 0},
-                      device=torch.device("cpu"), console=QUIET, out=out, show_progress=False, faults=faults)
+    return run_task(TextTask(), base=PRESETS["tiny"], overrides={"iters": 10, "log_every": 1, "checkpoint_every": 2,
+                                                                "keep_checkpoints": 0, "eval_every": 0},
+                    device=torch.device("cpu"), console=QUIET, out=out, show_progress=False, faults=faults)
 
 
 def records(out):

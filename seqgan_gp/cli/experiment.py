@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from seqgan_gp.cli.common import console, device_option, user_errors
+from seqgan_gp.cli.options import console, device_option, user_errors
 from seqgan_gp.device import resolve_device
 from seqgan_gp.toy.data import DATASETS
 from seqgan_gp.toy.experiments import EXPERIMENTS, run_experiment, study_config

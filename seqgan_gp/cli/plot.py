@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from seqgan_gp.cli.common import console, user_errors
+from seqgan_gp.cli.options import console, user_errors
 from seqgan_gp.errors import UserError
 from seqgan_gp.rundir import RunDir
 
