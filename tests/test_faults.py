@@ -28,7 +28,7 @@ from conftest import ROOT
 from rich.console import Console
 
 from cli import cli
-from seqgan_gp import rundir
+from seqgan_gp import runlock
 from seqgan_gp.checkpoint import load_checkpoint
 from seqgan_gp.errors import UserError
 from seqgan_gp.batches import TokenBatches
@@ -489,7 +489,7 @@ def test_lock_recovery_tells_live_owners_from_dead_and_reused_pids(tmp_path):
     dead = subprocess.Popen(["true"])
     dead.wait()
     try:
-        host, live_start = socket.gethostname(), rundir._start_time(sleeper.pid)
+        host, live_start = socket.gethostname(), runlock._start_time(sleeper.pid)
         assert live_start is not None
         refused = {
             "a live process": {"pid": sleeper.pid, "host": host, "start": live_start},
