@@ -38,6 +38,8 @@ def scaling(cfg: ImageConfig) -> str:
 
 @dataclass
 class ImageTask:
+    """An image run: one of the paper's models on a dataset, with AC-GAN when conditional."""
+
     kind = KIND
     config = ImageConfig
     resumable = ("eval_samples", "inception_weights", "data_dir")

@@ -94,16 +94,17 @@ HYPERPARAMETERS = {  # flag -> click.option keywords: the flags of seqgan_gp.con
 }
 
 
-def hyperparameter_options(f=None, *, help: dict | None = None, skip: tuple = ()):
+def hyperparameter_options(f=None, *, help: dict | None = None, skip: tuple = (), only: tuple = ()):
     """The training hyperparameters every kind shares (:data:`HYPERPARAMETERS`).
 
     Use as ``@hyperparameter_options``, or ``@hyperparameter_options(help={"--lambda-gp": "..."},
-    skip=("--sample-every",))`` to quote a kind's paper values in the help or leave an option out.
+    skip=("--sample-every",))`` to quote a kind's paper values in the help or leave an option out
+    (``only``: just these).
     """
     if f is None:
-        return functools.partial(hyperparameter_options, help=help, skip=skip)
+        return functools.partial(hyperparameter_options, help=help, skip=skip, only=only)
     for name, keywords in reversed(HYPERPARAMETERS.items()):
-        if name not in skip:
+        if name not in skip and (not only or name in only):
             f = click.option(name, **{**keywords, "help": (help or {}).get(name, keywords["help"])})(f)
     return f
 

@@ -31,6 +31,8 @@ SAMPLES = 64  # argmax samples in each samples_<iteration>.txt
 
 @dataclass
 class TextTask:
+    """A text run; one task object serves one command (it knows the corpus cache to use)."""
+
     cache_dir: Optional[Path] = None  # the encoded-corpus cache (default: corpora.cache.default_cache_dir)
 
     kind = KIND

@@ -49,31 +49,17 @@ def evaluate_points(dataset: str, fake: np.ndarray, real: np.ndarray) -> dict:
 
 @dataclass
 class ToyTask:
+    """The smallest task: what makes a toy run comes first; the data hooks have nothing to do."""
+
     kind = KIND
     config = ToyConfig
     resumable = ("eval_samples",)
-
-    def run_name(self, cfg: ToyConfig) -> str:
-        return f"toy-{cfg.dataset}"
-
-    def open_data(self, cfg: ToyConfig, *, console: Console, show_progress: bool) -> None:
-        """Nothing to open: batches are drawn from the distribution (seqgan_gp.toy.data)."""
-
-    def metadata(self, cfg: ToyConfig, data: None) -> dict:
-        return {}
-
-    def check_resume(self, cfg: ToyConfig, data: None, meta: dict, where: Path) -> None:
-        """The distribution is the configuration's, which a resumed run keeps."""
 
     def build(self, cfg: ToyConfig, data: None, device: torch.device, dist: DistContext) -> Parts:
         G, D = ToyGenerator(cfg.dim).to(device), ToyCritic(cfg.dim).to(device)
         parts = gan_parts(cfg, G, D, ToyBatches(cfg.dataset, cfg.batch_size, cfg.seed, device), device)
         parts.threads = 1  # far too small to gain from splitting a product over cores
         return parts
-
-    def header(self, cfg: ToyConfig, data: None) -> str:
-        return (f"{cfg.dataset}: {cfg.loss}, width {cfg.dim}, batch {cfg.batch_size}, {cfg.critic_iters} critic "
-                f"steps, lr {cfg.lr:g}, {cfg.iters} iterations")
 
     def sampler(self, cfg: ToyConfig, parts: Parts, data: None, folder: Path):
         G, D = parts.state.modules["G"], parts.state.modules["D"]
@@ -91,6 +77,22 @@ class ToyTask:
     def evaluator(self, cfg: ToyConfig, parts: Parts, data: None, *, device: torch.device, console: Console):
         G, real = parts.state.modules["G"], sample_points(cfg.dataset, cfg.eval_samples, np.random.default_rng(EVAL_SEED))
         return lambda iteration: evaluate_points(cfg.dataset, generate(G, cfg.eval_samples, EVAL_SEED), real)
+
+    def header(self, cfg: ToyConfig, data: None) -> str:
+        return (f"{cfg.dataset}: {cfg.loss}, width {cfg.dim}, batch {cfg.batch_size}, {cfg.critic_iters} critic "
+                f"steps, lr {cfg.lr:g}, {cfg.iters} iterations")
+
+    def run_name(self, cfg: ToyConfig) -> str:
+        return f"toy-{cfg.dataset}"
+
+    def open_data(self, cfg: ToyConfig, *, console: Console, show_progress: bool) -> None:
+        """Nothing to open: batches are drawn from the distribution (seqgan_gp.toy.data)."""
+
+    def metadata(self, cfg: ToyConfig, data: None) -> dict:
+        return {}
+
+    def check_resume(self, cfg: ToyConfig, data: None, meta: dict, where: Path) -> None:
+        """The distribution is the configuration's, which a resumed run keeps."""
 
     def finish(self, cfg: ToyConfig, run: RunDir) -> None:
         save_group(run.metrics(), "losses", run.path / "losses.png")
