@@ -51,24 +51,24 @@ def time_model(model: str, *, conditional: bool, iters: int, device: torch.devic
     cfg = paper_config(model)
     cfg = replace(cfg, conditional=conditional, dataset="embedded")
     torch.manual_seed(cfg.seed)
-    parts = ImageTask().build(cfg, RandomImages(cfg.channels), device, SINGLE)
-    iteration = parts.iteration(resolve_runtime(RuntimeOptions(), device))
+    trainable = ImageTask().build(cfg, RandomImages(cfg.channels), device, SINGLE)
+    iteration = trainable.iteration(resolve_runtime(RuntimeOptions(), device))
     try:
         if warmup:
-            train_loop(state=parts.state, iteration=iteration, schedule=replace(cfg, iters=1), start=0)
+            train_loop(state=trainable.state, iteration=iteration, schedule=replace(cfg, iters=1), start=0)
         if device.type == "cuda":
             torch.cuda.synchronize()
         t0 = time.perf_counter()
-        train_loop(state=parts.state, iteration=iteration, schedule=replace(cfg, iters=1 + iters), start=1)
+        train_loop(state=trainable.state, iteration=iteration, schedule=replace(cfg, iters=1 + iters), start=1)
         if device.type == "cuda":
             torch.cuda.synchronize()
         sec = (time.perf_counter() - t0) / iters
     finally:
-        parts.close()
+        trainable.close()
     params = lambda m: sum(p.numel() for p in m.parameters()) / 1e6  # noqa: E731
     return {"model": model + (" (AC-GAN)" if conditional else ""), "px": cfg.resolution, "dim": cfg.dim,
             "batch": f"{cfg.batch_size}/{cfg.batch_size * cfg.gen_batch_multiple}", "critic": cfg.critic_iters,
-            "G_M": params(parts.state.modules["G"]), "D_M": params(parts.state.modules["D"]), "sec": sec}
+            "G_M": params(trainable.state.modules["G"]), "D_M": params(trainable.state.modules["D"]), "sec": sec}
 
 
 @click.command()

@@ -24,9 +24,9 @@ from image.metrics.inception import InceptionNet
 from image.sampling import build_networks, generate, grid_labels
 from seqgan_gp.distributed import DistContext
 from seqgan_gp.errors import UserError
-from seqgan_gp.gan import gan_parts, objective_of
+from seqgan_gp.gan import gan_trainable, objective_of
 from seqgan_gp.rundir import RunDir
-from seqgan_gp.task import Parts
+from seqgan_gp.task import Trainable
 
 
 def scaling(cfg: ImageConfig) -> str:
@@ -63,7 +63,7 @@ class ImageTask:
             raise UserError(f"--resume {where}: the dataset {cfg.dataset!r} differs from the one the run started "
                             f"with (fingerprint {digest} vs {saved}); restore it or start a new run")
 
-    def build(self, cfg: ImageConfig, source: ImageSource, device: torch.device, dist: DistContext) -> Parts:
+    def build(self, cfg: ImageConfig, source: ImageSource, device: torch.device, dist: DistContext) -> Trainable:
         if source.n < cfg.batch_size * dist.world:
             ranks = f" x {dist.world} ranks" if dist.world > 1 else ""
             raise UserError(f"--batch-size {cfg.batch_size}: the dataset has only {source.n} images, fewer than one "
@@ -75,19 +75,19 @@ class ImageTask:
         objective = objective_of(cfg)
         if cfg.conditional:
             objective = ACGAN(objective, scale_d=cfg.acgan_scale, scale_g=cfg.acgan_scale_g)
-        parts = gan_parts(cfg, G, D, batches, device, objective=objective,
+        trainable = gan_trainable(cfg, G, D, batches, device, objective=objective,
                           gen_batch=cfg.batch_size * cfg.gen_batch_multiple,
                           sample_labels=batches.sample_labels if cfg.conditional else None)
-        parts.close = batches.close
-        return parts
+        trainable.close = batches.close
+        return trainable
 
     def header(self, cfg: ImageConfig, source: ImageSource) -> str:
         return (f"{cfg.model} on {source.name} ({source.n:,} images, {cfg.resolution} px, {source.channels} "
                 f"channel{'s' if source.channels > 1 else ''}{', conditional AC-GAN' if cfg.conditional else ''}), "
                 f"DIM {cfg.dim}, batch {cfg.batch_size}, {cfg.critic_iters} critic steps, {cfg.loss}")
 
-    def sampler(self, cfg: ImageConfig, parts: Parts, source: ImageSource, folder: Path):
-        G, labels = parts.state.modules["G"], grid_labels(cfg, source.n_classes, cfg.sample_grid)
+    def sampler(self, cfg: ImageConfig, trainable: Trainable, source: ImageSource, folder: Path):
+        G, labels = trainable.state.modules["G"], grid_labels(cfg, source.n_classes, cfg.sample_grid)
 
         def sample(iteration: int) -> Path:
             images = generate(G, cfg.sample_grid, seed=cfg.seed, labels=labels, batch_size=cfg.sample_grid)
@@ -95,10 +95,10 @@ class ImageTask:
 
         return sample
 
-    def evaluator(self, cfg: ImageConfig, parts: Parts, source: ImageSource, *, device: torch.device,
+    def evaluator(self, cfg: ImageConfig, trainable: Trainable, source: ImageSource, *, device: torch.device,
                   console: Console) -> ImageEvaluator:
         inception = InceptionNet(cfg.inception_weights, device) if cfg.inception_weights else None
-        return ImageEvaluator(cfg, parts.state.modules["G"], source, n=cfg.eval_samples, inception=inception)
+        return ImageEvaluator(cfg, trainable.state.modules["G"], source, n=cfg.eval_samples, inception=inception)
 
     def finish(self, cfg: ImageConfig, run: RunDir) -> None:
         """Nothing beyond the grids, metrics and checkpoints."""

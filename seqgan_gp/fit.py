@@ -1,9 +1,9 @@
 """The loop with its safety net: checkpoints, the metrics log, progress, signals and the NaN policy.
 
-:func:`fit` runs :func:`seqgan_gp.loop.train_loop` on a task's parts in a run directory. A fresh
-run writes a checkpoint of iteration 0 before its first step, so a run killed at any moment has one
-to resume from; records after the checkpoint it resumes from are dropped from metrics.jsonl (the
-loop writes them again). A non-finite loss or weight ends the run or rolls it back
+:func:`fit` runs :func:`seqgan_gp.loop.train_loop` on what a task built (seqgan_gp.task.Trainable)
+in a run directory. A fresh run writes a checkpoint of iteration 0 before its first step, so a run
+killed at any moment has one to resume from; records after the checkpoint it resumes from are
+dropped from metrics.jsonl (the loop writes them again). A non-finite loss or weight ends the run or rolls it back
 (:mod:`seqgan_gp.faults`); SIGINT/SIGTERM checkpoint the current iteration and stop, a second signal
 stops at once (:mod:`seqgan_gp.signals`). A full or read-only disk stops the run with one line
 naming the file and the fix.
@@ -28,7 +28,7 @@ from seqgan_gp.rundir import RunDir, list_checkpoints
 from seqgan_gp.runtime import Runtime, RuntimeOptions, resolve_runtime
 from seqgan_gp.signals import StopFlag
 from seqgan_gp.state import save_state
-from seqgan_gp.task import Parts
+from seqgan_gp.task import Trainable
 
 KEEP_RECORDS = 1000  # records a FitResult keeps in memory: a 200k-iteration run must not grow by logging
 
@@ -57,12 +57,12 @@ def disk_safe(run: Optional[RunDir], write: Callable[[int], object]) -> Callable
     return wrapped
 
 
-def fit(*, run: Optional[RunDir], parts: Parts, schedule: TrainConfig, kind: str, meta: dict, console: Console,
+def fit(*, run: Optional[RunDir], trainable: Trainable, schedule: TrainConfig, kind: str, meta: dict, console: Console,
         start: int = 0, sample: Optional[Callable[[int], object]] = None,
         evaluate: Optional[Callable[[int], dict]] = None, show_progress: bool = True,
         loggers: Sequence[Callable[[dict], None]] = (), runtime: Optional[Runtime] = None,
         faults: FaultPolicy = FaultPolicy(), resume_command: Optional[str] = None) -> FitResult:
-    """Train ``parts`` in ``run`` from ``start`` to ``schedule.iters`` with checkpoints and logs.
+    """Train ``trainable`` in ``run`` from ``start`` to ``schedule.iters`` with checkpoints and logs.
 
     ``meta`` goes into every checkpoint (seqgan_gp.state). ``loggers`` receive every metrics record
     after metrics.jsonl (e.g. :class:`seqgan_gp.tensorboard_log.TensorBoardLogger`). ``runtime``
@@ -70,7 +70,7 @@ def fit(*, run: Optional[RunDir], parts: Parts, schedule: TrainConfig, kind: str
     data-parallel run only rank 0 writes (``run`` None on the other ranks), samples and evaluates.
     ``resume_command`` is the shell command that resumes the run, for the message of a diverged run.
     """
-    state = parts.state
+    state = trainable.state
     if runtime is None:
         first = next(iter(state.modules.values()))
         runtime = resolve_runtime(RuntimeOptions(), next(first.parameters()).device)
@@ -121,8 +121,9 @@ def fit(*, run: Optional[RunDir], parts: Parts, schedule: TrainConfig, kind: str
         try:
             while True:
                 try:
-                    result.iteration = train_loop(state=state, iteration=parts.iteration(runtime), schedule=schedule,
-                                                  start=start, callbacks=callbacks, dist=runtime.dist)
+                    result.iteration = train_loop(state=state, iteration=trainable.iteration(runtime),
+                                                  schedule=schedule, start=start, callbacks=callbacks,
+                                                  dist=runtime.dist)
                     break
                 except NonFinite as bad:
                     start = rollback(bad, state=state, kind=kind, policy=faults, done=result.rollbacks,

@@ -3,8 +3,8 @@
 :func:`run_task` is all the wiring a kind of training needs, written once: it resolves the runtime
 (before any directory exists, so a bad option leaves nothing behind), opens a fresh run directory
 or resumes one (:func:`open_run`; only the schedule's and the task's resumable flags may change),
-opens the data, checks a resumed run's data, builds and seeds the parts, restores the newest
-checkpoint, writes config.json, prints the header, fits (seqgan_gp.fit) with periodic samples and
+opens the data, checks a resumed run's data, seeds torch and builds what it trains, restores the
+newest checkpoint, writes config.json, prints the header, fits (seqgan_gp.fit) with periodic samples and
 evaluations, writes a last sample if the last iteration has none, and lets the task finish. Under
 torchrun rank 0 alone holds the run directory and writes; every rank trains.
 """
@@ -130,24 +130,24 @@ def run_task(task: Task, *, base, overrides: dict, device: torch.device, console
         if ckpt is not None:
             task.check_resume(cfg, data, load_checkpoint(ckpt, kind=task.kind)[1], ckpt.parent.parent)
         torch.manual_seed(cfg.seed)
-        parts = task.build(cfg, data, device, dist)
+        trainable = task.build(cfg, data, device, dist)
         try:
-            with cpu_threads(device, parts.threads):
-                return _train(task, cfg, data, parts, run, ckpt, device=device, console=console, command=command,
-                              program=program, show_progress=show_progress, runtime=rt, loggers=loggers,
-                              faults=faults)
+            with cpu_threads(device, trainable.threads):
+                return _train(task, cfg, data, trainable, run, ckpt, device=device, console=console,
+                              command=command, program=program, show_progress=show_progress, runtime=rt,
+                              loggers=loggers, faults=faults)
         finally:
-            parts.close()
+            trainable.close()
 
 
-def _train(task: Task, cfg, data, parts, run: Optional[RunDir], ckpt: Optional[Path], *, device, console, command,
+def _train(task: Task, cfg, data, trainable, run: Optional[RunDir], ckpt: Optional[Path], *, device, console, command,
            program, show_progress, runtime, loggers, faults) -> TaskRun:
     meta = {"config": asdict(cfg), **task.metadata(cfg, data)}
     start = 0
     if ckpt is not None:
-        start = load_state(ckpt, parts.state, kind=task.kind)["iteration"]  # every rank reads the same file
+        start = load_state(ckpt, trainable.state, kind=task.kind)["iteration"]  # every rank reads the same file
         console.print(f"resuming {ckpt.parent.parent} from iteration {start} ({ckpt.name})")
-    common = dict(parts=parts, schedule=cfg, kind=task.kind, meta=meta, console=console, start=start,
+    common = dict(trainable=trainable, schedule=cfg, kind=task.kind, meta=meta, console=console, start=start,
                   runtime=runtime, faults=faults)
     if run is None:  # a data-parallel rank other than 0: train, write nothing
         return TaskRun(None, fit(run=None, show_progress=False, **common))
@@ -162,12 +162,12 @@ def _train(task: Task, cfg, data, parts, run: Optional[RunDir], ckpt: Optional[P
         written.update(last=out, at=iteration)
         return out
 
-    task_sample = task.sampler(cfg, parts, data, run.samples)
-    evaluate = task.evaluator(cfg, parts, data, device=device, console=console)
+    task_sample = task.sampler(cfg, trainable, data, run.samples)
+    evaluate = task.evaluator(cfg, trainable, data, device=device, console=console)
     console.print(f"[bold]{train_command(task.kind)}[/] {task.header(cfg, data)}, run {run.path}")
     console.print(f"runtime: {runtime.describe()}")
     if runtime.dist.enabled:
-        for name, module in parts.state.modules.items():
+        for name, module in trainable.state.modules.items():
             if has_batch_statistics(module):
                 console.print(f"[yellow]note: {name}'s batch norm normalises over each rank's {cfg.batch_size} "
                               f"examples, not the global batch")

@@ -1,7 +1,7 @@
 """The interface between the core and a kind of training (text, image, toy; later an MLE language
 model or a conditional text GAN).
 
-A task says how to build its parts from its configuration, how to sample and how to evaluate, what
+A task says how to build what it trains from its configuration, how to sample and how to evaluate, what
 metadata goes into config.json and every checkpoint, how to check that a resumed run's data is the
 one it started with, its run directory's default name, which of its own flags may change on
 resume, and its one-line header. :func:`seqgan_gp.runner.run_task` does everything else, once for
@@ -31,13 +31,13 @@ def _nothing() -> None:
 
 
 @dataclass
-class Parts:
+class Trainable:
     """What a task builds for one run."""
 
     state: TrainState  # what a checkpoint restores: named networks, their optimizers, batches, RNG
     iteration: Callable[[Runtime], Iteration]  # one iteration's steps, made for the run's runtime
     threads: Optional[int] = None  # intra-op CPU threads to train on (None: torch's setting)
-    close: Callable[[], None] = _nothing  # releases what the parts hold (an image loader's threads)
+    close: Callable[[], None] = _nothing  # releases what it holds (an image loader's threads)
 
 
 class Task(Protocol):
@@ -61,17 +61,18 @@ class Task(Protocol):
     def check_resume(self, cfg, data, meta: dict, where: Path) -> None:
         """Refuse (UserError) to resume the run in ``where``, whose checkpoint holds ``meta``, on other data."""
 
-    def build(self, cfg, data, device: torch.device, dist: DistContext) -> Parts:
+    def build(self, cfg, data, device: torch.device, dist: DistContext) -> Trainable:
         """Networks, optimizers, batch source, RNG and iteration; the core has seeded torch with ``cfg.seed``."""
 
     def header(self, cfg, data) -> str:
         """One line saying what is trained on what, after ``train-<kind>``."""
 
-    def sampler(self, cfg, parts: Parts, data, folder: Path) -> Callable[[int], object]:
+    def sampler(self, cfg, trainable: Trainable, data, folder: Path) -> Callable[[int], object]:
         """``sample(iteration)`` writes samples into ``folder`` and returns what it wrote (the run's
         first and last samples reach the command's summary)."""
 
-    def evaluator(self, cfg, parts: Parts, data, *, device: torch.device, console: Console) -> Callable[[int], dict]:
+    def evaluator(self, cfg, trainable: Trainable, data, *, device: torch.device,
+                  console: Console) -> Callable[[int], dict]:
         """``evaluate(iteration)`` returns metrics for the record of that iteration (rank 0 only)."""
 
     def finish(self, cfg, run: RunDir) -> None:

@@ -18,7 +18,7 @@ from seqgan_gp import distributed
 from seqgan_gp.batches import EpochSampler, TokenBatches
 from seqgan_gp.errors import UserError
 from seqgan_gp.config import TrainConfig
-from seqgan_gp.gan import adversarial_parts
+from seqgan_gp.gan import adversarial_trainable
 from seqgan_gp.loop import Callbacks, train_loop
 from seqgan_gp.objectives import WGANGP
 from seqgan_gp.runtime import RuntimeOptions, resolve_runtime
@@ -40,11 +40,11 @@ def _train(ctx, batch):
             G.fc.weight.add_(1.0), D.fc.bias.add_(1.0)
     ids = np.random.default_rng(1).integers(0, V, size=(50, L))
     records = []
-    parts = adversarial_parts(G=G, D=D, g_opt=torch.optim.Adam(G.parameters(), **ADAM),
+    trainable = adversarial_trainable(G=G, D=D, g_opt=torch.optim.Adam(G.parameters(), **ADAM),
                               d_opt=torch.optim.Adam(D.parameters(), **ADAM),
                               batches=TokenBatches(ids, V, batch, 5, torch.device("cpu"), rank=ctx.rank, world=ctx.world),
                               rng=torch.Generator().manual_seed(6), objective=WGANGP(), n_critic=K, gen_batch=batch)
-    train_loop(state=parts.state, iteration=parts.iteration(resolve_runtime(RuntimeOptions(), torch.device("cpu"), ctx)),
+    train_loop(state=trainable.state, iteration=trainable.iteration(resolve_runtime(RuntimeOptions(), torch.device("cpu"), ctx)),
                schedule=TrainConfig(iters=ITERS, batch_size=batch, log_every=1), callbacks=Callbacks(log=records.append),
                dist=ctx)
     return {"G": G.state_dict(), "D": D.state_dict(), "records": records}
@@ -85,9 +85,9 @@ def test_ranks_read_disjoint_slices_of_the_single_process_batch():
     ranks = [EpochSampler(40, 4, seed=3, rank=r, world=2) for r in range(2)]
     for _ in range(12):  # several epochs
         full = one.next_indices()
-        parts = [s.next_indices() for s in ranks]
+        trainable = [s.next_indices() for s in ranks]
         assert not set(parts[0]) & set(parts[1])
-        assert np.array_equal(np.concatenate(parts), full)  # same rows at the same positions
+        assert np.array_equal(np.concatenate(trainable), full)  # same rows at the same positions
 
 
 def test_single_process_context_is_a_no_op():

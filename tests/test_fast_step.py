@@ -20,7 +20,7 @@ from torch.profiler import ProfilerActivity, profile
 from seqgan_gp import steps as step_mod
 from seqgan_gp.batches import EpochSampler, TokenBatches
 from seqgan_gp.config import TrainConfig
-from seqgan_gp.gan import adversarial_parts
+from seqgan_gp.gan import adversarial_trainable
 from seqgan_gp.loop import Callbacks, train_loop
 from seqgan_gp.objectives import WGANGP
 from seqgan_gp.optimizers import make_optimizer
@@ -90,12 +90,12 @@ def reference_training(ids, iters, *, lambda_gp=10.0):
 def fast_training(ids, iters, options=RuntimeOptions()):
     G, D = nets()
     records = []
-    parts = adversarial_parts(G=G, D=D, g_opt=torch.optim.Adam(G.parameters(), **ADAM, fused=True),
+    trainable = adversarial_trainable(G=G, D=D, g_opt=torch.optim.Adam(G.parameters(), **ADAM, fused=True),
                               d_opt=torch.optim.Adam(D.parameters(), **ADAM, fused=True),
                               batches=TokenBatches(ids, V, B, SEED, torch.device("cpu")),
                               rng=torch.Generator().manual_seed(SEED + 1), objective=WGANGP(lambda_gp=10.0),
                               n_critic=K, gen_batch=B)
-    train_loop(state=parts.state, iteration=parts.iteration(resolve_runtime(options, torch.device("cpu"))),
+    train_loop(state=trainable.state, iteration=trainable.iteration(resolve_runtime(options, torch.device("cpu"))),
                schedule=TrainConfig(iters=iters, batch_size=B, log_every=1), callbacks=Callbacks(log=records.append))
     return G, D, [r for r in records if r["iteration"] > 0]
 

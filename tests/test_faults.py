@@ -33,7 +33,7 @@ from seqgan_gp.checkpoint import load_checkpoint
 from seqgan_gp.errors import UserError
 from seqgan_gp.batches import TokenBatches
 from seqgan_gp.fit import fit
-from seqgan_gp.gan import gan_parts
+from seqgan_gp.gan import gan_trainable
 from seqgan_gp.objectives import WGANGP
 from seqgan_gp.rundir import RunDir, list_checkpoints
 from seqgan_gp.config import with_overrides
@@ -301,12 +301,12 @@ def rss_growth(tmp_path: Path, iters: int, warmup: int, hoard: bool = False) -> 
     cpu = torch.device("cpu")
     torch.manual_seed(cfg.seed)
     G, D = build_networks(cfg, 30, cpu)
-    parts = gan_parts(cfg, G, D, TokenBatches(ids, 30, cfg.batch_size, cfg.seed, cpu), cpu,
+    trainable = gan_trainable(cfg, G, D, TokenBatches(ids, 30, cfg.batch_size, cfg.seed, cpu), cpu,
                       objective=HoardingWGANGP(lambda_gp=cfg.lambda_gp) if hoard else None)
     seen = {}
     run = RunDir.create(tmp_path / ("hoard" if hoard else "clean"))
     try:
-        fit(run=run, parts=parts, schedule=cfg, kind="text", meta={}, console=QUIET,
+        fit(run=run, trainable=trainable, schedule=cfg, kind="text", meta={}, console=QUIET,
             show_progress=True, loggers=[lambda r: seen.__setitem__(r["iteration"], rss_mb())])
     finally:
         run.unlock()

@@ -182,11 +182,11 @@ def adversarial_iteration(cfg):
     from seqgan_gp.runtime import RuntimeOptions, resolve_runtime
 
     cpu = torch.device("cpu")
-    parts = ImageTask().build(cfg, open_source("embedded", None, embedded_size=cfg.batch_size), cpu, SINGLE)
+    trainable = ImageTask().build(cfg, open_source("embedded", None, embedded_size=cfg.batch_size), cpu, SINGLE)
     try:
-        return parts.iteration(resolve_runtime(RuntimeOptions(), cpu))
+        return trainable.iteration(resolve_runtime(RuntimeOptions(), cpu))
     finally:
-        parts.close()
+        trainable.close()
 
 
 def test_each_models_paper_settings():

@@ -17,9 +17,9 @@ from rich.console import Console
 from corpora.cache import EncodedCorpus
 from seqgan_gp.batches import TokenBatches
 from seqgan_gp.distributed import DistContext
-from seqgan_gp.gan import gan_parts
+from seqgan_gp.gan import gan_trainable
 from seqgan_gp.rundir import RunDir
-from seqgan_gp.task import Parts
+from seqgan_gp.task import Trainable
 from seqgan_gp.text.config import KIND, TextConfig
 from seqgan_gp.text.data import check_batch, check_same_corpus, corpus_name, open_text_data
 from seqgan_gp.text.metrics import TextEvaluator
@@ -57,18 +57,18 @@ class TextTask:
     def check_resume(self, cfg: TextConfig, data: EncodedCorpus, meta: dict, where: Path) -> None:
         check_same_corpus(where, cfg, meta, data)
 
-    def build(self, cfg: TextConfig, data: EncodedCorpus, device: torch.device, dist: DistContext) -> Parts:
+    def build(self, cfg: TextConfig, data: EncodedCorpus, device: torch.device, dist: DistContext) -> Trainable:
         G, D = build_networks(cfg, data.tokenizer.vocab_size, device)
         batches = TokenBatches(data.train, data.tokenizer.vocab_size, cfg.batch_size, cfg.seed, device,
                                rank=dist.rank, world=dist.world)
-        return gan_parts(cfg, G, D, batches, device)
+        return gan_trainable(cfg, G, D, batches, device)
 
     def header(self, cfg: TextConfig, data: EncodedCorpus) -> str:
         return (f"{cfg.corpus}: {len(data.train):,} sentences, vocabulary {data.tokenizer.vocab_size}, DIM {cfg.dim}, "
                 f"{cfg.blocks} blocks, {cfg.critic_iters} critic steps")
 
-    def sampler(self, cfg: TextConfig, parts: Parts, data: EncodedCorpus, folder: Path):
-        G, tok = parts.state.modules["G"], data.tokenizer
+    def sampler(self, cfg: TextConfig, trainable: Trainable, data: EncodedCorpus, folder: Path):
+        G, tok = trainable.state.modules["G"], data.tokenizer
 
         def sample(iteration: int) -> list[str]:
             texts = tok.decode(generate_ids(G, SAMPLES, seed=cfg.seed))  # fixed z: watch one batch improve
@@ -77,9 +77,9 @@ class TextTask:
 
         return sample
 
-    def evaluator(self, cfg: TextConfig, parts: Parts, data: EncodedCorpus, *, device: torch.device,
+    def evaluator(self, cfg: TextConfig, trainable: Trainable, data: EncodedCorpus, *, device: torch.device,
                   console: Console) -> TextEvaluator:
-        return TextEvaluator(cfg, parts.state.modules["G"], data, console)
+        return TextEvaluator(cfg, trainable.state.modules["G"], data, console)
 
     def finish(self, cfg: TextConfig, run: RunDir) -> None:
         """Nothing beyond the samples, metrics and checkpoints."""

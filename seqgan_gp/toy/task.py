@@ -17,10 +17,10 @@ import torch
 from rich.console import Console
 
 from seqgan_gp.distributed import DistContext
-from seqgan_gp.gan import gan_parts
+from seqgan_gp.gan import gan_trainable
 from seqgan_gp.plots import save_group
 from seqgan_gp.rundir import RunDir
-from seqgan_gp.task import Parts
+from seqgan_gp.task import Trainable
 from seqgan_gp.toy.config import KIND, ToyConfig
 from seqgan_gp.toy.data import ToyBatches, mode_centers, mode_std, sample_points
 from seqgan_gp.toy.metrics import mode_stats, wasserstein1
@@ -55,14 +55,14 @@ class ToyTask:
     config = ToyConfig
     resumable = ("eval_samples",)
 
-    def build(self, cfg: ToyConfig, data: None, device: torch.device, dist: DistContext) -> Parts:
+    def build(self, cfg: ToyConfig, data: None, device: torch.device, dist: DistContext) -> Trainable:
         G, D = ToyGenerator(cfg.dim).to(device), ToyCritic(cfg.dim).to(device)
-        parts = gan_parts(cfg, G, D, ToyBatches(cfg.dataset, cfg.batch_size, cfg.seed, device), device)
-        parts.threads = 1  # far too small to gain from splitting a product over cores
-        return parts
+        trainable = gan_trainable(cfg, G, D, ToyBatches(cfg.dataset, cfg.batch_size, cfg.seed, device), device)
+        trainable.threads = 1  # far too small to gain from splitting a product over cores
+        return trainable
 
-    def sampler(self, cfg: ToyConfig, parts: Parts, data: None, folder: Path):
-        G, D = parts.state.modules["G"], parts.state.modules["D"]
+    def sampler(self, cfg: ToyConfig, trainable: Trainable, data: None, folder: Path):
+        G, D = trainable.state.modules["G"], trainable.state.modules["D"]
         real = sample_points(cfg.dataset, FRAME_POINTS, np.random.default_rng(EVAL_SEED + 1))
 
         def frame(iteration: int) -> Path:
@@ -74,8 +74,10 @@ class ToyTask:
 
         return frame
 
-    def evaluator(self, cfg: ToyConfig, parts: Parts, data: None, *, device: torch.device, console: Console):
-        G, real = parts.state.modules["G"], sample_points(cfg.dataset, cfg.eval_samples, np.random.default_rng(EVAL_SEED))
+    def evaluator(self, cfg: ToyConfig, trainable: Trainable, data: None, *, device: torch.device,
+                  console: Console):
+        G, real = trainable.state.modules["G"], sample_points(cfg.dataset, cfg.eval_samples,
+                                                              np.random.default_rng(EVAL_SEED))
         return lambda iteration: evaluate_points(cfg.dataset, generate(G, cfg.eval_samples, EVAL_SEED), real)
 
     def header(self, cfg: ToyConfig, data: None) -> str:
