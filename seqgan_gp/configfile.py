@@ -18,6 +18,7 @@ from seqgan_gp.errors import UserError
 from seqgan_gp.messages import flag
 
 UNIONS = (typing.Union, types.UnionType)  # Optional[str] and str | None
+RENAMED = {"plot_every": "sample_every"}  # fields of older config.json files and their names now
 
 
 def check_at_least_one(cfg, names: list[str]) -> None:
@@ -86,6 +87,10 @@ def config_from_dict(cls, doc, source: str):
     hints = typing.get_type_hints(cls)
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(doc) - known)
+    renamed = [f"{old!r} is now {RENAMED[old]!r}" for old in unknown if RENAMED.get(old) in known]
+    if renamed:
+        raise UserError(f"{source}: written by an older seqgan_gp: configuration field {', '.join(renamed)}; "
+                        f"rename it in {source} to resume the run, or start a new run")
     if unknown:
         raise UserError(f"{source}: unknown configuration fields {unknown} (written by another version of "
                         f"seqgan_gp or edited by hand); remove them or {fix}")
