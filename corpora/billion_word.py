@@ -5,17 +5,19 @@
 
 As the paper's ``language_helpers.load_dataset`` (SPEC.md): training shards are read in order,
 line by line, each line stripped of its trailing newline, until ``max_examples`` lines (paper:
-10,000,000). Truncation, padding and the vocabulary are the tokenizer's job (corpora.tokenizers).
-The held-out shards are the validation set (BLEU references and held-out JS-n).
+10,000,000); :func:`corpora.sources.billion_word_source` reads them so with
+:func:`corpora.textfile.line_chunks` (``keep_blank=True``), skipping a missing shard. Truncation,
+padding and the vocabulary are the tokenizer's job (corpora.tokenizers). The held-out shards are
+the validation set (BLEU references and held-out JS-n).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Iterator
 
 from corpora import CorpusError
-from corpora.textfile import Chunk, line_chunks
+from corpora.paths import FILE, path_kind
 
 TRAIN_DIR = "training-monolingual.tokenized.shuffled"
 HELDOUT_DIR = "heldout-monolingual.tokenized.shuffled"
@@ -24,12 +26,27 @@ SOURCE = ("the 1-billion-word-language-modeling-benchmark-r13output archive "
 
 
 def train_shards(data_dir: Path) -> list[Path]:
-    return [Path(data_dir) / TRAIN_DIR / f"news.en-{i:05d}-of-00100" for i in range(1, 100)]
+    """The training shards present, in order (the paper's loop reads news.en-00001 .. -00099)."""
+    return _present([Path(data_dir) / TRAIN_DIR / f"news.en-{i:05d}-of-00100" for i in range(1, 100)])
 
 
 def heldout_shards(data_dir: Path) -> list[Path]:
     folder = Path(data_dir) / HELDOUT_DIR
-    return sorted(folder.glob("news.en.heldout-*-of-00050")) if folder.is_dir() else []
+    return _present(sorted(folder.glob("news.en.heldout-*-of-00050"))) if folder.is_dir() else []
+
+
+def _present(paths: list[Path]) -> list[Path]:
+    """The paths that exist; one that exists but is no readable file (a pipe, a directory, a
+    broken or looping link) is refused rather than skipped."""
+    present = []
+    for path in paths:
+        if not os.path.lexists(path):
+            continue
+        if path_kind(path, flag="--data-dir", fix="restore the shard from the benchmark archive") != FILE:
+            raise CorpusError(f"--data-dir {path}: is a directory, not a shard file; restore the shard from "
+                              f"the benchmark archive")
+        present.append(path)
+    return present
 
 
 def check_layout(data_dir) -> None:
@@ -43,31 +60,7 @@ def check_layout(data_dir) -> None:
     if not (data_dir / TRAIN_DIR).is_dir():
         raise CorpusError(f"--data-dir {data_dir}: no {TRAIN_DIR}/ inside; expected "
                           f"{data_dir}/{TRAIN_DIR}/news.en-00001-of-00100 ... from {SOURCE}")
-    if not train_shards(data_dir)[0].is_file():
+    first = data_dir / TRAIN_DIR / "news.en-00001-of-00100"
+    if not os.path.lexists(first):
         raise CorpusError(f"--data-dir {data_dir}: {TRAIN_DIR}/news.en-00001-of-00100 is missing; "
                           f"the benchmark's training shards are news.en-000NN-of-00100, NN = 01..99")
-
-
-def _lines(paths: list[Path], max_examples: int | None) -> Iterator[str]:
-    for chunk in train_chunks(paths, max_examples):
-        yield from chunk.lines
-
-
-def train_chunks(paths: list[Path], max_examples: int | None) -> Iterator[Chunk]:
-    """The paper's reading, streamed: shards in order (missing ones skipped, as the paper's loop
-    does), every line with only its trailing newline removed, at most ``max_examples`` lines."""
-    return line_chunks([p for p in paths if p.is_file()], max_lines=max_examples, keep_blank=True)
-
-
-def read_train(data_dir: Path, max_examples: int | None = 10_000_000) -> list[str]:
-    """The first ``max_examples`` training sentences, in shard order."""
-    check_layout(data_dir)
-    lines = list(_lines(train_shards(data_dir), max_examples))
-    if not lines:
-        raise CorpusError(f"--data-dir {data_dir}: the training shards hold no lines")
-    return lines
-
-
-def read_heldout(data_dir: Path, max_examples: int | None = None) -> list[str]:
-    """Held-out sentences (the validation set); empty when the held-out folder is absent."""
-    return list(_lines(heldout_shards(data_dir), max_examples))

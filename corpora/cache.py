@@ -10,16 +10,26 @@ Layout (``--cache-dir``; default ``$SEQGAN_GP_CACHE``, else ``$XDG_CACHE_HOME/se
 ``~/.cache/seqgan_gp``)::
 
     CACHE/<name>-<tokenizer>-L<seq_len>-<key>/
-        meta.json     cache format version, key, corpus fingerprint, tokenizer, row counts,
-                      checksums, statistics (sentences, tokens, unknown and truncation rates, ...)
+        meta.json     cache format version, identity, content hash, encoding digest, tokenizer,
+                      row counts, checksums, statistics (sentences, tokens, unknown and
+                      truncation rates, ...)
         train.ids     (N, seq_len) little-endian uint16 ids (int32 when the vocabulary is larger)
         heldout.ids   validation rows, when the corpus has a validation set
         ngrams.npz    n-gram counts of all training rows (written by seqgan_gp.text.data on first use)
 
-``key`` hashes what the entry encodes: the corpus's identity (paths, names) and every encoding
-setting. On open the corpus's content fingerprint (see :mod:`corpora.sources`) must equal the
-stored one, or the corpus is re-encoded. An entry is built in a temporary directory and renamed
-into place when complete, so an interrupted build leaves nothing that looks finished. An entry
+Three hashes, three names:
+
+* ``key`` (in the directory name) hashes what the entry encodes: the source's ``identity()``
+  (paths, names) and every encoding setting. It says *where* an entry lives.
+* ``content_hash`` is the source's hash of its text as it is now (:mod:`corpora.sources`). On
+  open it must equal the stored one, or the corpus is re-encoded; it is taken again after
+  encoding, and a corpus that changed meanwhile is refused rather than cached.
+* ``encoding_digest`` hashes the content hash with the encoding settings: equal digests mean
+  equal ids. A run records it; :func:`find_entry` finds the entry by it without the corpus.
+
+An entry is built in a temporary directory and renamed into place when complete, so an
+interrupted or refused build leaves nothing that looks finished. Errors writing the cache name
+``--cache-dir``; errors reading the corpus name the file (never the cache). An entry
 written by another cache format version, or whose meta.json is unreadable, whose files have the
 wrong size or whose sampled blocks do not match their checksum, is rebuilt, not trusted (a CRC-32
 of each whole file is stored too; :func:`verify` checks it).
@@ -27,6 +37,7 @@ of each whole file is stored too; :func:`verify` checks it).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -41,12 +52,14 @@ from typing import Optional
 import numpy as np
 
 from corpora import CorpusError
-from corpora.encode import (EMPTY, EncodeSpec, Progress, TooManyCharacters, encode_chars, encode_rows,
-                            fit_tokenizer, id_dtype, no_usable_lines)
+from corpora.encode import (EMPTY, EncodeSpec, Progress, encode_rows, fit_tokenizer, id_dtype, no_text,
+                            no_usable_lines)
+from corpora.one_pass import TooManyCharacters, encode_bytes, encode_chars
 from corpora.sources import Source
+from corpora.textfile import MAX_LINE_BYTES
 from corpora.tokenizers import tokenizer_from_json
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: lines end at \r too, NUL bytes refused, meta.json names its three hashes
 ENV_VAR = "SEQGAN_GP_CACHE"
 
 
@@ -64,7 +77,7 @@ class EncodedCorpus:
     train: np.ndarray  # (N, seq_len) memory-mapped ids
     heldout: Optional[np.ndarray]  # (M, seq_len) or None
     stats: dict
-    fingerprint: str  # corpus content + encoding settings; a resumed run must see the same
+    encoding_digest: str  # corpus content + encoding settings; a resumed run must see the same
     built: bool = False  # True when this call encoded it, False when opened from the cache
     meta: dict = field(default_factory=dict)
 
@@ -74,7 +87,7 @@ class StaleCache(Exception):
 
 
 def entry_path(source: Source, spec: EncodeSpec, cache_dir: Path) -> Path:
-    key = hashlib.sha256(json.dumps({"source": source.key(), "spec": asdict(spec)}, sort_keys=True,
+    key = hashlib.sha256(json.dumps({"source": source.identity(), "spec": asdict(spec)}, sort_keys=True,
                                     default=str).encode()).hexdigest()[:16]
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", source.name)[:40] or "corpus"
     return Path(cache_dir) / f"{name}-{spec.tokenizer}-L{spec.seq_len}-{key}"
@@ -86,19 +99,20 @@ def prepare(source: Source, spec: EncodeSpec, cache_dir: Optional[Path] = None, 
     progress = progress or Progress()
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     entry = entry_path(source, spec, cache_dir)
-    fingerprint = source.fingerprint()
+    content_hash = source.content_hash()
     if not force:
         try:
-            found = open_entry(entry, fingerprint)
+            found = open_entry(entry, content_hash)
             if found is not None:
                 return found
         except StaleCache as exc:
             progress.note(f"cache {entry}: {exc}; encoding again")
-    return _build(entry, source, spec, fingerprint, progress)
+    return _build(entry, source, spec, content_hash, progress)
 
 
-def _digest(fingerprint: str, spec: EncodeSpec) -> str:
-    return hashlib.sha256(f"{fingerprint}|{json.dumps(asdict(spec), sort_keys=True)}".encode()).hexdigest()[:16]
+def encoding_digest(content_hash: str, spec: EncodeSpec) -> str:
+    """The digest of an encoding: the corpus's content hash and every encoding setting."""
+    return hashlib.sha256(f"{content_hash}|{json.dumps(asdict(spec), sort_keys=True)}".encode()).hexdigest()[:16]
 
 
 def sampled_digest(path: Path, blocks: int = 16, block_bytes: int = 4096) -> str:
@@ -120,10 +134,10 @@ def _file_crc(path: Path) -> int:
     return crc
 
 
-def open_entry(entry: Path, fingerprint: Optional[str]) -> Optional[EncodedCorpus]:
+def open_entry(entry: Path, content_hash: Optional[str]) -> Optional[EncodedCorpus]:
     """The entry at ``entry`` (None when absent); StaleCache when it must be rebuilt.
 
-    ``fingerprint=None`` skips the corpus check (the corpus itself is not available).
+    ``content_hash=None`` skips the corpus check (the corpus itself is not available).
     """
     if not entry.is_dir():
         return None
@@ -137,7 +151,7 @@ def open_entry(entry: Path, fingerprint: Optional[str]) -> Optional[EncodedCorpu
         version = meta.get("version") if isinstance(meta, dict) else None
         raise StaleCache(f"written by cache format v{version} (another seqgan_gp version); this version "
                          f"reads v{CACHE_VERSION}")
-    if fingerprint is not None and meta.get("source_fingerprint") != fingerprint:
+    if content_hash is not None and meta.get("content_hash") != content_hash:
         raise StaleCache("the corpus changed since it was encoded")
     try:
         tok = tokenizer_from_json(meta["tokenizer"])
@@ -160,12 +174,12 @@ def open_entry(entry: Path, fingerprint: Optional[str]) -> Optional[EncodedCorpu
         raise
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise StaleCache(f"meta.json is damaged ({type(exc).__name__}: {exc})") from None
-    return EncodedCorpus(entry, tok, arrays["train"], arrays["heldout"], meta["stats"], meta["digest"],
+    return EncodedCorpus(entry, tok, arrays["train"], arrays["heldout"], meta["stats"], meta["encoding_digest"],
                          built=False, meta=meta)
 
 
-def find_entry(cache_dir: Path, digest: str) -> Optional[EncodedCorpus]:
-    """The valid entry under ``cache_dir`` whose digest is ``digest`` (a run's corpus fingerprint),
+def find_entry(cache_dir: Path, encoding_digest: str) -> Optional[EncodedCorpus]:
+    """The valid entry under ``cache_dir`` with this ``encoding_digest`` (what a run recorded),
     found without the corpus itself; None if there is none."""
     cache_dir = Path(cache_dir)
     if not cache_dir.is_dir():
@@ -174,7 +188,7 @@ def find_entry(cache_dir: Path, digest: str) -> Optional[EncodedCorpus]:
         if entry.name.startswith(".") or not (entry / "meta.json").is_file():
             continue
         try:
-            if json.loads((entry / "meta.json").read_text(encoding="utf-8")).get("digest") != digest:
+            if json.loads((entry / "meta.json").read_text(encoding="utf-8")).get("encoding_digest") != encoding_digest:
                 continue
             return open_entry(entry, None)
         except (StaleCache, ValueError, OSError, AttributeError):
@@ -210,59 +224,80 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _build(entry: Path, source: Source, spec: EncodeSpec, fingerprint: str, progress: Progress) -> EncodedCorpus:
-    cache_dir = entry.parent
+def _build(entry: Path, source: Source, spec: EncodeSpec, content_hash: str, progress: Progress) -> EncodedCorpus:
+    cache_dir, tmp = entry.parent, None
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CorpusError(f"--cache-dir {cache_dir}: cannot be created ({exc.strerror}); choose a writable "
-                          f"--cache-dir") from None
-    _clean_stale_builds(cache_dir, entry.name)
-    tmp = cache_dir / f".{entry.name}.tmp-{os.getpid()}-{os.urandom(4).hex()}"
-    tmp.mkdir()
-    try:
-        t0 = time.perf_counter()
-        tok, train = None, None
-        if spec.tokenizer == "char" and spec.vocab_size <= 65536:
-            try:
-                progress.stage("encoding characters", source.size_bytes())
-                tok, train = encode_chars(source.train(spec.max_examples), spec, tmp / "train.ids", progress)
-            except TooManyCharacters:
-                progress.note("more than 65,536 distinct characters: counting and encoding in two passes")
-        if train is None:
-            tok = fit_tokenizer(source, spec, progress)
-            progress.stage("encoding", source.size_bytes())
-            train = encode_rows(source.train(spec.max_examples), tok, spec, tmp / "train.ids", id_dtype(tok), progress)
-        if train["lines"] == 0:
-            raise CorpusError(EMPTY)
-        if train["rows"] == 0:
-            raise CorpusError(no_usable_lines(train, spec))
-        dtype = id_dtype(tok)
-        heldout = None
-        if source.has_heldout:
-            progress.stage("encoding validation set", None)
-            heldout = encode_rows(source.heldout(spec.heldout_max), tok, spec, tmp / "heldout.ids", dtype, progress)
-        seconds = time.perf_counter() - t0
-        arrays = {"train": _array_info(tmp, "train.ids", train),
-                  "heldout": _array_info(tmp, "heldout.ids", heldout) if heldout and heldout["rows"] else None}
-        if heldout is not None and not heldout["rows"]:
-            (tmp / "heldout.ids").unlink()
-        stats = {k: train[k] for k in ("lines", "rows", "tokens", "unknown", "truncated", "too_short", "too_long",
-                                       "replaced", "raw_bytes")}
-        stats.update(vocab_size=tok.vocab_size, heldout_rows=heldout["rows"] if heldout else 0, seconds=seconds,
-                     bytes_on_disk=sum(p.stat().st_size for p in tmp.iterdir()))
-        meta = {"version": CACHE_VERSION, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                "key": {"source": source.key(), "spec": asdict(spec)}, "source_fingerprint": fingerprint,
-                "digest": _digest(fingerprint, spec), "seq_len": spec.seq_len, "dtype": dtype.str,
-                "arrays": arrays, "stats": stats, "tokenizer": tok.to_json()}
+        _clean_stale_builds(cache_dir, entry.name)
+        tmp = cache_dir / f".{entry.name}.tmp-{os.getpid()}-{os.urandom(4).hex()}"
+        tmp.mkdir()
+        meta = _encode(tmp, source, spec, progress)
+        if source.content_hash() != content_hash:
+            raise CorpusError("the corpus changed while it was being encoded (a file was written, replaced or "
+                              "touched meanwhile); run again once nothing writes to it")
+        meta.update(identity={"source": source.identity(), "spec": asdict(spec)}, content_hash=content_hash,
+                    encoding_digest=encoding_digest(content_hash, spec))
         (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
         _install(tmp, entry)
+    except OSError as exc:  # reading the corpus raises CorpusError: an OSError here is the cache's
+        raise CorpusError(cache_write_error(cache_dir, exc)) from None
     finally:
-        if tmp.exists():
+        if tmp is not None and tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    found = open_entry(entry, fingerprint)
+    found = open_entry(entry, content_hash)
     found.built = True
     return found
+
+
+def cache_write_error(cache_dir: Path, exc: OSError) -> str:
+    full = exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+    fix = "free disk space" if full else "make it writable"
+    return (f"--cache-dir {cache_dir}: cannot write the encoded corpus there ({exc.strerror or exc}); {fix} "
+            f"or choose another --cache-dir")
+
+
+def _encode(tmp: Path, source: Source, spec: EncodeSpec, progress: Progress) -> dict:
+    """Encode the training (and held-out) rows into ``tmp``; returns the entry's meta.json minus its hashes."""
+    t0 = time.perf_counter()
+    tok, train = None, None
+    if spec.tokenizer == "byte":
+        progress.stage("encoding bytes", source.size_bytes())
+        tok, train = encode_bytes(source.train(spec.max_examples), spec, tmp / "train.ids", progress)
+    elif spec.tokenizer == "char" and spec.vocab_size <= 65536:
+        try:
+            progress.stage("encoding characters", source.size_bytes())
+            tok, train = encode_chars(source.train(spec.max_examples), spec, tmp / "train.ids", progress)
+        except TooManyCharacters:
+            progress.note("more than 65,536 distinct characters: counting and encoding in two passes")
+    if train is None:
+        tok = fit_tokenizer(source, spec, progress)
+        progress.stage("encoding", source.size_bytes())
+        train = encode_rows(source.train(spec.max_examples), tok, spec, tmp / "train.ids", id_dtype(tok), progress)
+    if train["lines"] == 0:
+        raise CorpusError(EMPTY)
+    if train["rows"] == 0:
+        raise CorpusError(no_usable_lines(train, spec))
+    if train["tokens"] <= train["pad_tokens"]:
+        raise CorpusError(no_text(train, tok))
+    if train["clipped"]:
+        progress.note(f"{train['clipped']:,} lines longer than {MAX_LINE_BYTES >> 20} MiB were cut there (a row "
+                      f"keeps its first {spec.seq_len} tokens)")
+    dtype = id_dtype(tok)
+    heldout = None
+    if source.has_heldout:
+        progress.stage("encoding validation set", None)
+        heldout = encode_rows(source.heldout(spec.heldout_max), tok, spec, tmp / "heldout.ids", dtype, progress)
+    seconds = time.perf_counter() - t0
+    arrays = {"train": _array_info(tmp, "train.ids", train),
+              "heldout": _array_info(tmp, "heldout.ids", heldout) if heldout and heldout["rows"] else None}
+    if heldout is not None and not heldout["rows"]:
+        (tmp / "heldout.ids").unlink()
+    stats = {k: train[k] for k in ("lines", "rows", "tokens", "pad_tokens", "unknown", "truncated", "too_short",
+                                   "too_long", "replaced", "raw_bytes", "clipped")}
+    stats.update(vocab_size=tok.vocab_size, heldout_rows=heldout["rows"] if heldout else 0, seconds=seconds,
+                 bytes_on_disk=sum(p.stat().st_size for p in tmp.iterdir()))
+    return {"version": CACHE_VERSION, "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "seq_len": spec.seq_len,
+            "dtype": dtype.str, "arrays": arrays, "stats": stats, "tokenizer": tok.to_json()}
 
 
 def _array_info(folder: Path, name: str, s: dict) -> dict:

@@ -4,16 +4,19 @@ Everything streams over :class:`~corpora.textfile.Chunk` s, so memory is one chu
 vocabulary, whatever the corpus size:
 
 * :func:`fit_tokenizer` + :func:`encode_rows`: a first pass fits the vocabulary (word counts, or a
-  sentencepiece model on a bounded sample; character counts for the fallback), a second pass
-  encodes each chunk and appends its rows to a raw file;
-* :func:`encode_chars`: the paper's character vocabulary and encoding in ONE pass over the text.
+  sentencepiece model on a bounded sample; character or byte counts for the fallback), a second
+  pass encodes each chunk and appends its rows to a raw file;
+* :func:`corpora.one_pass.encode_chars`: the paper's character vocabulary and encoding in ONE pass over the text.
   Rows are written at once as provisional ids (characters in first-seen order) while their
   frequencies are counted; the vocabulary follows from the counts, and a pass over the id file
   (64 bytes a sentence, not the text) rewrites provisional ids as final ones. From the One Billion
-  Word reader the rows come straight from the raw bytes (corpora.tokenizers.raw_rows).
+  Word reader the rows come straight from the raw bytes (corpora.rows.raw_rows);
+* :func:`corpora.one_pass.encode_bytes`: the same single pass for UTF-8 bytes, where the provisional id of a byte
+  is its value; raw chunks (One Billion Word) are never decoded, as in the reference.
 
-Both write little-endian ids and return statistics (lines, rows, tokens, unknown tokens, cut and
-dropped lines, replaced bytes) and the CRC-32 of the file.
+All write little-endian ids and return statistics (lines, rows, tokens, pad characters inside
+the text, unknown tokens, cut and dropped lines, replaced bytes, lines cut at the reader's
+length limit) and the CRC-32 of the file.
 """
 
 from __future__ import annotations
@@ -27,10 +30,11 @@ from typing import Iterator, Optional
 import numpy as np
 
 from corpora import CorpusError
+from corpora.rows import byte_rows
 from corpora.sources import Source
 from corpora.textfile import Chunk
-from corpora.tokenizers import (MAX_CODE, CharCounts, CharTokenizer, SentencePieceTokenizer, WordCounts,
-                                WordTokenizer, pad_joined, pad_raw, raw_rows)
+from corpora.tokenizers import (KINDS, ByteCounts, ByteTokenizer, CharCounts, CharTokenizer, SentencePieceTokenizer,
+                                WordCounts, WordTokenizer)
 
 EMPTY = "the corpus is empty: it holds no non-empty lines; give a corpus with one sentence a line"
 
@@ -39,7 +43,7 @@ EMPTY = "the corpus is empty: it holds no non-empty lines; give a corpus with on
 class EncodeSpec:
     """How a corpus becomes rows of ids; every field is part of the cache key."""
 
-    tokenizer: str = "char"  # char (the paper's) | word | sentencepiece
+    tokenizer: str = "char"  # char (the paper's, on code points) | byte (the reference's bytes) | word | sentencepiece
     vocab_size: int = 2048  # most ids, unknown and pad included
     seq_len: int = 32  # tokens per row
     max_examples: Optional[int] = None  # lines read from the source (paper: first 10M)
@@ -63,16 +67,66 @@ class Progress:
         pass
 
 
-def _kept(lines: list[str], spec: EncodeSpec, count_tokens) -> list[str]:
-    if spec.long_lines == "cut" and spec.min_tokens <= 0:
-        return lines
-    out = []
-    for line in lines:
-        n = count_tokens(line)
-        if n >= spec.min_tokens and (spec.long_lines == "cut" or n <= spec.seq_len):
-            out.append(line)
-    return out
+# -- statistics shared by every encoder ---------------------------------------------------------------
 
+def new_stats() -> dict:
+    return {"lines": 0, "rows": 0, "tokens": 0, "pad_tokens": 0, "unknown": 0, "truncated": 0, "too_short": 0,
+            "too_long": 0, "replaced": 0, "raw_bytes": 0, "clipped": 0}
+
+
+def account_read(s: dict, chunk: Chunk, progress: Progress, *, replaced: bool = True) -> None:
+    """Account for a chunk read from the source (``replaced=False``: its bytes are not decoded)."""
+    progress.advance(chunk.nbytes, chunk.n)
+    s["lines"] += chunk.n
+    s["raw_bytes"] += chunk.nbytes
+    s["clipped"] += chunk.clipped
+    if replaced:
+        s["replaced"] += chunk.replaced
+
+
+def keep_mask(lengths: np.ndarray, spec: EncodeSpec, s: dict) -> Optional[np.ndarray]:
+    """Mask of the lines --min-tokens and --long-lines keep (None: all of them), counting the rest."""
+    if spec.min_tokens <= 0 and spec.long_lines == "cut":
+        return None
+    short = lengths < spec.min_tokens
+    long = (lengths > spec.seq_len) & (spec.long_lines == "drop")
+    s["too_short"] += int(short.sum())
+    s["too_long"] += int((long & ~short).sum())
+    return ~(short | long)
+
+
+def count_rows(s: dict, lengths: np.ndarray, L: int) -> None:
+    s["rows"] += len(lengths)
+    s["tokens"] += int(np.minimum(lengths, L).sum())
+    s["truncated"] += int((lengths > L).sum())
+
+
+def rewrite_ids(path: Path, final: np.ndarray, L: int, progress: Progress) -> int:
+    """Map the provisional <u2 ids of ``path`` through ``final``, in place; returns the CRC-32."""
+    crc = 0
+    progress.stage("writing ids", os.path.getsize(path))
+    buf = np.empty(max(1, (4 << 20) // L) * L, dtype="<u2")
+    with open(path, "r+b") as f:  # block by block: memory is one block, not the file
+        while True:
+            got = f.readinto(memoryview(buf)) // 2
+            if not got:
+                break
+            block = final[buf[:got]].astype("<u2", copy=False)
+            f.seek(-2 * got, os.SEEK_CUR)
+            f.write(memoryview(block))
+            crc = zlib.crc32(memoryview(block), crc)
+            progress.advance(2 * got, got // L)
+    return crc
+
+
+def padded_bytes(chunk: Chunk, L: int) -> tuple[np.ndarray, np.ndarray]:
+    """(N, L) uint8 byte rows of a chunk and lengths in bytes; raw chunks are not decoded."""
+    if chunk.raw is not None:
+        return byte_rows(chunk.raw, L, newlines=chunk.newlines)
+    return byte_rows(chunk.text.encode("utf-8", "surrogatepass") + b"\n", L)
+
+
+# -- two passes: the vocabulary, then the ids ---------------------------------------------------------
 
 def _counted(chunks: Iterator[Chunk], progress: Progress, tally: dict) -> Iterator[Chunk]:
     for chunk in chunks:
@@ -83,6 +137,8 @@ def _counted(chunks: Iterator[Chunk], progress: Progress, tally: dict) -> Iterat
 
 def fit_tokenizer(source: Source, spec: EncodeSpec, progress: Progress):
     """The vocabulary pass over the training sentences; returns the fitted tokenizer."""
+    if spec.tokenizer not in KINDS:
+        raise CorpusError(f"--tokenizer {spec.tokenizer}: unknown; choose {', '.join(KINDS)}")
     tally = {"lines": 0}
     chunks = _counted(source.train(spec.max_examples), progress, tally)
     if spec.tokenizer == "sentencepiece":
@@ -97,18 +153,22 @@ def fit_tokenizer(source: Source, spec: EncodeSpec, progress: Progress):
             raise CorpusError(f"--vocab-size {spec.vocab_size}: sentencepiece cannot build this vocabulary "
                               f"from the corpus ({exc}); lower --vocab-size") from None
         return tok
-    progress.stage("counting " + ("characters" if spec.tokenizer == "char" else "words"), source.size_bytes())
-    if spec.tokenizer == "char":
-        counts, count_tokens = CharCounts(spec.seq_len), CharTokenizer.count_tokens
-    elif spec.tokenizer == "word":
-        counts, count_tokens = WordCounts(spec.seq_len), WordTokenizer.count_tokens
-    else:
-        raise CorpusError(f"--tokenizer {spec.tokenizer}: unknown; choose char, word or sentencepiece")
-    filtering = spec.long_lines != "cut" or spec.min_tokens > 0
+    progress.stage(f"counting {spec.tokenizer}s", source.size_bytes())
+    counts = {"char": CharCounts, "byte": ByteCounts, "word": WordCounts}[spec.tokenizer](spec.seq_len)
+    ignored = new_stats()  # the encoding pass counts dropped lines
     for chunk in chunks:
-        if filtering:
-            counts.add(_kept(chunk.lines, spec, count_tokens))
-        elif chunk.n:
+        if not chunk.n:
+            continue
+        if spec.tokenizer == "byte":
+            rows8, lengths = padded_bytes(chunk, spec.seq_len)
+            keep = keep_mask(lengths, spec, ignored)
+            counts.add_rows(rows8 if keep is None else rows8[keep])
+        elif spec.min_tokens > 0 or spec.long_lines != "cut":
+            count_tokens = CharTokenizer.count_tokens if spec.tokenizer == "char" else WordTokenizer.count_tokens
+            lines = chunk.lines
+            keep = keep_mask(np.array([count_tokens(l) for l in lines], dtype=np.int64), spec, ignored)
+            counts.add([l for l, k in zip(lines, keep) if k])
+        else:
             counts.add_joined(chunk.text)
     if tally["lines"] == 0:
         raise CorpusError(EMPTY)
@@ -118,31 +178,27 @@ def fit_tokenizer(source: Source, spec: EncodeSpec, progress: Progress):
 def encode_rows(chunks: Iterator[Chunk], tok, spec: EncodeSpec, path: Path, dtype, progress: Progress) -> dict:
     """Append the kept rows of every chunk to ``path``; returns counts and checksums."""
     L = spec.seq_len
-    s = {"lines": 0, "rows": 0, "tokens": 0, "unknown": 0, "truncated": 0, "too_short": 0, "too_long": 0,
-         "replaced": 0, "raw_bytes": 0}
+    s = new_stats()
     crc = 0
     positions = np.arange(L)
+    raw_bytes = isinstance(tok, ByteTokenizer)
     with open(path, "wb") as f:
         for chunk in chunks:
-            progress.advance(chunk.nbytes, chunk.n)
-            s["lines"] += chunk.n
-            s["replaced"] += chunk.replaced
-            s["raw_bytes"] += chunk.nbytes
+            account_read(s, chunk, progress, replaced=not (raw_bytes and chunk.raw is not None))
             if not chunk.n:
                 continue
-            ids, lengths = tok.encode_joined(chunk.text)
-            if spec.min_tokens > 0 or spec.long_lines == "drop":
-                short = lengths < spec.min_tokens
-                long = (lengths > L) & (spec.long_lines == "drop")
-                keep = ~(short | long)
-                s["too_short"] += int(short.sum())
-                s["too_long"] += int((long & ~short).sum())
+            if raw_bytes and chunk.raw is not None:
+                ids, lengths = tok.encode_raw(chunk.raw, chunk.newlines)
+            else:
+                ids, lengths = tok.encode_joined(chunk.text)
+            keep = keep_mask(lengths, spec, s)
+            if keep is not None:
                 ids, lengths = ids[keep], lengths[keep]
             real = positions[None, :] < np.minimum(lengths, L)[:, None]
-            s["rows"] += len(ids)
-            s["tokens"] += int(np.minimum(lengths, L).sum())
+            count_rows(s, lengths, L)
             s["unknown"] += int(np.count_nonzero((ids == tok.unk_id) & real))
-            s["truncated"] += int((lengths > L).sum())
+            if tok.pad_id != tok.unk_id:
+                s["pad_tokens"] += int(np.count_nonzero((ids == tok.pad_id) & real))
             data = memoryview(np.ascontiguousarray(ids.astype(dtype, copy=False)))
             f.write(data)
             crc = zlib.crc32(data, crc)
@@ -150,152 +206,15 @@ def encode_rows(chunks: Iterator[Chunk], tok, spec: EncodeSpec, path: Path, dtyp
     return s
 
 
-class TooManyCharacters(Exception):
-    """More distinct characters than uint16 provisional ids hold: use the two-pass path."""
-
-
-class _FirstSeenIds:
-    """Provisional ids for code points in order of first appearance (frequency ties break so)."""
-
-    def __init__(self):
-        self.pid_of = np.full(MAX_CODE, -1, dtype=np.int32)
-        self.codes = np.zeros(0, dtype=np.int64)  # code point of each provisional id
-        self.counts = np.zeros(0, dtype=np.int64)
-        self._pair_table, self._pair_table_size = None, -1
-
-    def map(self, rows: np.ndarray) -> np.ndarray:
-        flat = rows.ravel()
-        pids = self.pid_of[flat]
-        missing = np.flatnonzero(pids < 0)
-        for start in range(0, missing.size, 65536):  # positions in order; new codes by first position
-            pos = missing[start : start + 65536]
-            pos = pos[self.pid_of[flat[pos]] < 0]
-            if pos.size:
-                uniq, first = np.unique(flat[pos], return_index=True)
-                new = uniq[np.argsort(first)]
-                self.pid_of[new] = np.arange(len(self.codes), len(self.codes) + len(new))
-                self.codes = np.concatenate([self.codes, new])
-        if missing.size:
-            if len(self.codes) > 65536:
-                raise TooManyCharacters
-            pids = self.pid_of[flat]
-        self._count(np.bincount(pids, minlength=len(self.codes)))
-        return pids.reshape(rows.shape)
-
-    def _count(self, counts: np.ndarray) -> None:
-        counts[: len(self.counts)] += self.counts
-        self.counts = counts
-
-    def map_raw(self, rows8: np.ndarray, slow: np.ndarray, slow_rows: np.ndarray) -> np.ndarray:
-        """:meth:`map` of :func:`~corpora.tokenizers.raw_rows` output, as uint16 provisional ids.
-
-        When every character is already known (all chunks but the first few) the ASCII rows are
-        read two bytes at a time: one bincount over byte pairs gives the byte counts, and one
-        gather through a 65,536-entry table of provisional-id pairs gives the ids. Otherwise the
-        rows are assembled as code points and take the exact first-seen path of :meth:`map`.
-        """
-        flat = rows8.ravel()
-        odd = flat.size % 2
-        if odd:
-            flat = np.append(flat, np.uint8(0))
-        pairs = flat.view("<u2")
-        pair_counts = np.bincount(pairs, minlength=65536).reshape(256, 256)  # [second byte, first byte]
-        byte_counts = pair_counts.sum(axis=0) + pair_counts.sum(axis=1)
-        byte_counts[0] -= odd
-        if slow.size:
-            byte_counts -= np.bincount(rows8[slow].ravel(), minlength=256)
-        known = self.pid_of[:256]
-        if (known[byte_counts > 0] < 0).any() or (slow.size and (self.pid_of[slow_rows] < 0).any()):
-            rows = rows8.astype(np.uint32)
-            rows[slow] = slow_rows
-            return self.map(rows).astype(np.uint16)
-        if self._pair_table is None or self._pair_table_size != len(self.codes):
-            k = np.maximum(known, 0).astype(np.uint32)
-            v = np.arange(65536, dtype=np.uint32)
-            self._pair_table = k[v & 255] | (k[v >> 8] << 16)
-            self._pair_table_size = len(self.codes)
-        pids = self._pair_table[pairs].view(np.uint16)[: rows8.size].reshape(rows8.shape)
-        counts = np.zeros(len(self.codes), dtype=np.int64)
-        seen = byte_counts > 0
-        counts[known[seen]] = byte_counts[seen]
-        if slow.size:
-            slow_pids = self.pid_of[slow_rows]
-            pids[slow] = slow_pids
-            counts += np.bincount(slow_pids.ravel(), minlength=len(self.codes))
-        self._count(counts)
-        return pids
-
-
-def encode_chars(chunks: Iterator[Chunk], spec: EncodeSpec, path: Path, progress: Progress):
-    """The paper's character vocabulary and encoding in one pass over the raw text.
-
-    Each chunk's rows (first ``seq_len`` code points, padded) are written at once as provisional
-    ids (first-seen order) while their frequencies are counted; the vocabulary then follows from
-    the counts (ties: first seen, as :class:`CharCounts`), and a pass over the id file on disk
-    (not the text) rewrites provisional ids as final ones. Equal to ``CharCounts`` + ``encode``.
-    """
-    L = spec.seq_len
-    ids = _FirstSeenIds()
-    s = {"lines": 0, "rows": 0, "tokens": 0, "unknown": 0, "truncated": 0, "too_short": 0, "too_long": 0,
-         "replaced": 0, "raw_bytes": 0}
-    with open(path, "wb") as f:
-        for chunk in chunks:
-            progress.advance(chunk.nbytes, chunk.n)
-            s["lines"] += chunk.n
-            s["replaced"] += chunk.replaced
-            s["raw_bytes"] += chunk.nbytes
-            if not chunk.n:
-                continue
-            filtering = spec.min_tokens > 0 or spec.long_lines == "drop"
-            if chunk.raw is not None and not filtering:
-                rows8, lengths, slow, slow_rows = raw_rows(chunk.raw, L, newlines=chunk.newlines,
-                                                            non_ascii=chunk.non_ascii())
-                pids = ids.map_raw(rows8, slow, slow_rows)
-            else:
-                rows, lengths = pad_raw(chunk.raw, L) if chunk.raw is not None else pad_joined(chunk.text, L)
-                if filtering:
-                    short = lengths < spec.min_tokens
-                    long = (lengths > L) & (spec.long_lines == "drop")
-                    keep = ~(short | long)
-                    s["too_short"] += int(short.sum())
-                    s["too_long"] += int((long & ~short).sum())
-                    rows, lengths = rows[keep], lengths[keep]
-                pids = ids.map(rows).astype(np.uint16)
-            s["rows"] += len(pids)
-            s["tokens"] += int(np.minimum(lengths, L).sum())
-            s["truncated"] += int((lengths > L).sum())
-            f.write(memoryview(np.ascontiguousarray(pids, dtype="<u2")))
-    if s["rows"] == 0:
-        return None, s
-    order = np.lexsort((np.arange(len(ids.codes)), -ids.counts))[: max(spec.vocab_size - 1, 0)]
-    tok = CharTokenizer([chr(int(c)) for c in ids.codes[order]], L)
-    final = np.zeros(len(ids.codes), dtype="<u2")
-    final[order] = np.arange(1, len(order) + 1)
-    real = ids.counts.copy()  # occurrences outside the padding
-    pad_pid = ids.pid_of[ord(tok.pad)]
-    if pad_pid >= 0:
-        real[pad_pid] -= s["rows"] * L - s["tokens"]
-    s["unknown"] = int(real[final == 0].sum())
-    crc = 0
-    progress.stage("writing ids", s["rows"] * L * 2)
-    buf = np.empty(max(1, (4 << 20) // L) * L, dtype="<u2")
-    with open(path, "r+b") as f:  # provisional -> final ids, in place, block by block
-        while True:
-            got = f.readinto(memoryview(buf)) // 2
-            if not got:
-                break
-            block = final[buf[:got]]
-            f.seek(-2 * got, os.SEEK_CUR)
-            f.write(memoryview(block))
-            crc = zlib.crc32(memoryview(block), crc)
-            progress.advance(2 * got, got // L)
-    s["crc32"] = crc
-    return tok, s
-
-
 def id_dtype(tok) -> np.dtype:
     return np.dtype("<u2") if tok.vocab_size <= 65536 else np.dtype("<i4")
 
+
+def no_text(s: dict, tok) -> str:
+    """The refusal of a corpus whose rows would be padding only."""
+    pad = f' or hold only the padding character "{tok.pad}"' if isinstance(tok, (CharTokenizer, ByteTokenizer)) else ""
+    return (f"no token but padding: its {s['lines']:,} lines are blank{pad}, so every row would be padding "
+            f"only; give a corpus with text in it")
 
 
 def no_usable_lines(s: dict, spec: EncodeSpec) -> str:

@@ -1,24 +1,30 @@
 """Tokenizers that map sentences to fixed-length rows of integer ids.
 
-Three kinds, one interface (``encode``, ``encode_lengths``, ``decode``, ``to_json``/``from_json``,
-``vocab_size``, ``pad_id``, ``unk_id``, ``seq_len``). A row always holds ``seq_len`` *tokens*:
-longer sentences are cut, shorter ones right-padded with the pad token.
+Four kinds, one interface (``encode``, ``encode_lengths``, ``encode_joined``, ``decode``,
+``to_json``/``from_json``, ``vocab_size``, ``pad_id``, ``unk_id``, ``seq_len``, ``kind``). A row
+always holds ``seq_len`` *tokens*: longer sentences are cut, shorter ones right-padded.
 
-* :class:`CharTokenizer` is the paper's (language_helpers.load_dataset, SPEC.md): every sentence is
-  truncated to ``seq_len`` characters (long lines are cut, not dropped) and right-padded with the
-  backtick "`"; the vocabulary is id 0 for unknown followed by the most frequent characters of the
-  padded corpus (pad included) up to ``vocab_size`` ids in all; rarer characters map to 0.
-  One deliberate difference: the 2017 code ran under Python 2, where a "character" was a byte of
-  UTF-8. We count Unicode code points, which is identical on ASCII text (nearly all of One Billion
-  Word) and does not split multi-byte characters into meaningless bytes.
-* :class:`WordTokenizer`: whitespace-separated words; id 0 = ``<unk>``, id 1 = ``<pad>``, then the
-  most frequent words up to ``vocab_size`` ids in all (ties: first seen).
-* :class:`SentencePieceTokenizer`: a BPE or unigram model trained on the corpus with the
-  sentencepiece library (id 0 = ``<unk>``, id 1 = ``<pad>``); the model's bytes travel inside the
-  tokenizer's JSON (base64), so a checkpoint decodes with no corpus present.
+* :class:`CharTokenizer` (``char``) is the paper's preprocessing (language_helpers.load_dataset,
+  SPEC.md) on Unicode code points: every sentence is truncated to ``seq_len`` characters (long
+  lines are cut, not dropped) and right-padded with the backtick "`"; the vocabulary is id 0 for
+  unknown followed by the most frequent characters of the padded corpus (pad included) up to
+  ``vocab_size`` ids in all; rarer characters map to 0. Identical to the reference on ASCII text
+  (nearly all of One Billion Word); multi-byte characters stay whole.
+* :class:`ByteTokenizer` (``byte``) is the reference exactly as it ran: under Python 2
+  ``tuple(line)`` split a ``str`` into its UTF-8 *bytes*, so the vocabulary holds at most 257 ids
+  (``unk`` and 256 byte values) and the ``seq_len`` window counts bytes. Decoding turns bytes back
+  into text with U+FFFD for unknown ids and for partial multi-byte sequences (a window may cut a
+  character in two), so no sample fails to decode.
+* :class:`WordTokenizer` (``word``): whitespace-separated words; id 0 = ``<unk>``, id 1 =
+  ``<pad>``, then the most frequent words up to ``vocab_size`` ids in all (ties: first seen).
+* :class:`SentencePieceTokenizer` (``sentencepiece``): a BPE or unigram model trained on the corpus
+  with the sentencepiece library (id 0 = ``<unk>``, id 1 = ``<pad>``); the model's bytes travel
+  inside the tokenizer's JSON (base64), so a checkpoint decodes with no corpus present.
 
-Vocabularies are fitted in a streaming pass (``CharCounts``, ``WordCounts``, or sentencepiece's
-own sampling of at most ``max_sentences`` sentences), so memory stays bounded whatever the corpus.
+Vocabularies are fitted in a streaming pass (``CharCounts``, ``ByteCounts``, ``WordCounts``, or
+sentencepiece's own sampling of at most ``max_sentences`` sentences), so memory stays bounded
+whatever the corpus; frequency ties go to the token seen first. :func:`tokenizer_from_json`
+rebuilds any of them from its ``to_json`` document and refuses a malformed one with ValueError.
 """
 
 from __future__ import annotations
@@ -27,106 +33,17 @@ import base64
 import io
 from collections import Counter
 from itertools import chain
-from typing import Iterable, Optional, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
-PAD = "`"
+from corpora.rows import PAD, byte_rows, pad_joined, pad_rows, scatter_rows, strip_right
+
 UNK = "unk"  # the paper's name for id 0
 UNK_DISPLAY = "\ufffd"  # how an unknown character id is shown when decoding
 MAX_CODE = 0x110000  # Unicode code points are below this
 
-KINDS = ("char", "word", "sentencepiece")
-
-
-def pad_joined(text: str, seq_len: int, pad: str = PAD) -> tuple[np.ndarray, np.ndarray]:
-    """Lines joined by "\\n" -> (N, seq_len) uint32 code points, cut/padded, and each line's length.
-
-    One vectorised step for a whole chunk: the text becomes code points in one call, line starts
-    come from the newline positions, and each row gathers its first ``seq_len`` code points.
-    """
-    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    newlines = np.flatnonzero(codes == 10)
-    starts = np.concatenate([[0], newlines + 1])
-    lengths = np.append(newlines, codes.size) - starts
-    cols = np.arange(seq_len)
-    inside = cols[None, :] < lengths[:, None]
-    idx = np.minimum(starts[:, None] + cols[None, :], max(codes.size - 1, 0))
-    taken = codes[idx] if codes.size else np.zeros(idx.shape, np.uint32)
-    return np.where(inside, taken, np.uint32(ord(pad))), lengths
-
-
-def raw_rows(raw: bytes, seq_len: int, pad: str = PAD, newlines: Optional[np.ndarray] = None, non_ascii=None):
-    """Rows of raw UTF-8 bytes of newline-terminated lines, without decoding them.
-
-    Returns ``(rows8, lengths, slow, slow_rows)``: a line whose first ``seq_len`` bytes are ASCII
-    has those bytes as its first code points, so ``rows8`` (N, seq_len) uint8 gathers them straight
-    from the bytes (padded); the few lines with a non-ASCII byte among them (indices ``slow``) are
-    decoded (U+FFFD for undecodable bytes, as ``bytes.decode(errors="replace")``) into
-    ``slow_rows`` (uint32 code points; their ``rows8`` rows are meaningless). Lengths are exact up
-    to ``seq_len``; a longer line may report its length in bytes (still > seq_len).
-    """
-    if ord(pad) >= 128:
-        raise ValueError("raw_rows needs an ASCII pad character")
-    b = np.frombuffer(raw, dtype=np.uint8)
-    if newlines is None:
-        newlines = np.flatnonzero(b == 10)
-    if raw.endswith(b"\n"):
-        starts = np.concatenate([[0], newlines[:-1] + 1])
-        ends = newlines
-    else:
-        starts = np.concatenate([[0], newlines + 1])
-        ends = np.append(newlines, b.size)
-    lengths = ends - starts
-    inside = np.arange(seq_len)[None, :] < lengths[:, None]
-    windows = sliding_window_view(np.concatenate([b, np.zeros(seq_len, np.uint8)]), seq_len)
-    window = windows[starts]  # (N, seq_len) bytes from each line start, one gather
-    rows8 = np.where(inside, window, np.uint8(ord(pad)))
-    slow = np.zeros(0, dtype=np.int64)
-    slow_rows = np.zeros((0, seq_len), dtype=np.uint32)
-    if not raw.isascii():
-        if non_ascii is not None:  # (line indices, decoded lines) the reader already has
-            high = non_ascii[0]
-            slow = high[(rows8[high] >= 0x80).any(axis=1)]
-        else:
-            slow = np.flatnonzero((rows8 >= 0x80).any(axis=1))
-        if slow.size:
-            if non_ascii is not None:
-                where = np.searchsorted(non_ascii[0], slow)
-                texts = [non_ascii[1][i] for i in where.tolist()]
-            else:
-                texts = [raw[a:e].decode("utf-8", errors="replace")
-                         for a, e in zip(starts[slow].tolist(), ends[slow].tolist())]
-            slow_rows = pad_rows(texts, seq_len, pad)
-            lengths[slow] = [len(t) for t in texts]
-    return rows8, lengths, slow, slow_rows
-
-
-def pad_raw(raw: bytes, seq_len: int, pad: str = PAD) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`pad_joined` for raw UTF-8 bytes of newline-terminated lines (see :func:`raw_rows`)."""
-    rows8, lengths, slow, slow_rows = raw_rows(raw, seq_len, pad)
-    rows = rows8.astype(np.uint32)
-    rows[slow] = slow_rows
-    return rows, lengths
-
-
-def pad_rows(lines: Sequence[str], seq_len: int, pad: str = PAD) -> np.ndarray:
-    """Truncate/pad every line to ``seq_len`` characters; returns code points, (N, L) uint32."""
-    if not lines:
-        return np.zeros((0, seq_len), np.uint32)
-    return pad_joined("\n".join(lines), seq_len, pad)[0]
-
-
-def _scatter_rows(flat: np.ndarray, cut: np.ndarray, seq_len: int, pad_id: int) -> np.ndarray:
-    """(N, seq_len) int32 rows from concatenated per-row ids (``cut[i]`` ids for row i), pad after."""
-    out = np.full((len(cut), seq_len), pad_id, dtype=np.int32)
-    if flat.size:
-        rows = np.repeat(np.arange(len(cut)), cut)
-        starts = np.cumsum(cut) - cut
-        cols = np.arange(flat.size) - np.repeat(starts, cut)
-        out[rows, cols] = flat
-    return out
+KINDS = ("char", "byte", "word", "sentencepiece")
 
 
 # -- characters (the paper's) --------------------------------------------------------------------
@@ -150,14 +67,6 @@ class CharTokenizer:
     @property
     def pad_id(self) -> int:
         return self.chars.index(self.pad) + 1 if self.pad in self.chars else 0
-
-    @classmethod
-    def fit(cls, lines: Iterable[str], *, seq_len: int, vocab_size: int, pad: str = PAD) -> "CharTokenizer":
-        """Build the vocabulary from the padded lines, most frequent first (ties: first seen)."""
-        counts = CharCounts(seq_len, pad)
-        for chunk in _chunks(lines, 100_000):
-            counts.add(chunk)
-        return counts.tokenizer(vocab_size)
 
     def _lookup(self) -> np.ndarray:
         if self._table is None:
@@ -199,7 +108,10 @@ class CharTokenizer:
 
     @classmethod
     def from_json(cls, doc: dict) -> "CharTokenizer":
-        return cls(doc["chars"], int(doc["seq_len"]), doc.get("pad", PAD))
+        chars = _list_of(doc, "chars", lambda c: isinstance(c, str) and len(c) == 1, "single characters")
+        if len(set(chars)) != len(chars):
+            raise ValueError("tokenizer 'chars' holds a character twice")
+        return cls(chars, _seq_len(doc), _pad(doc))
 
 
 class CharCounts:
@@ -245,6 +157,109 @@ class CharCounts:
         return CharTokenizer([chr(int(u)) for u in ranked], self.seq_len, self.pad)
 
 
+# -- bytes (the reference as it ran under Python 2) -----------------------------------------------
+
+class ByteTokenizer:
+    """UTF-8 bytes as the paper's characters: id 0 = ``unk``, then byte values by frequency."""
+
+    kind = "byte"
+    unk_id = 0
+    UNKNOWN_BYTE = 0xFF  # never valid in UTF-8: an unknown id decodes to U+FFFD
+
+    def __init__(self, byte_values: Sequence[int], seq_len: int, pad: str = PAD):
+        self.byte_values = [int(b) for b in byte_values]  # byte_values[i] is the byte of id i + 1
+        if len(set(self.byte_values)) != len(self.byte_values) or not all(0 <= b < 256 for b in self.byte_values):
+            raise ValueError("a byte tokenizer's values must be distinct bytes 0..255")
+        if len(pad) != 1 or ord(pad) >= 128:
+            raise ValueError(f"a byte tokenizer pads with one ASCII character, not {pad!r}")
+        self.seq_len, self.pad, self.pad_byte = seq_len, pad, ord(pad)
+        self._table = np.zeros(256, dtype=np.int32)  # byte -> id
+        self._table[self.byte_values] = np.arange(1, len(self.byte_values) + 1)
+        self._bytes = np.array([self.UNKNOWN_BYTE] + self.byte_values, dtype=np.uint8)  # id -> byte
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.byte_values) + 1
+
+    @property
+    def pad_id(self) -> int:
+        return int(self._table[self.pad_byte])
+
+    @property
+    def table(self) -> np.ndarray:
+        """(256,) int32: the id of each byte value (0 = unknown)."""
+        return self._table
+
+    def encode_raw(self, raw: bytes, newlines=None) -> tuple[np.ndarray, np.ndarray]:
+        """Ids of newline-separated lines of raw bytes (no decoding), and their lengths in bytes."""
+        rows8, lengths = byte_rows(raw, self.seq_len, self.pad_byte, newlines)
+        return self._table[rows8], lengths
+
+    def encode_joined(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Ids of lines joined by newlines, and each line's length in bytes before truncation."""
+        return self.encode_raw(text.encode("utf-8", "surrogatepass") + b"\n")
+
+    def encode_lengths(self, lines: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        if not lines:
+            return np.zeros((0, self.seq_len), np.int32), np.zeros(0, np.int64)
+        return self.encode_joined("\n".join(lines))
+
+    def encode(self, lines: Sequence[str]) -> np.ndarray:
+        return self.encode_lengths(lines)[0]
+
+    @staticmethod
+    def count_tokens(line: str) -> int:
+        return len(line.encode("utf-8", "surrogatepass"))
+
+    def decode(self, ids: np.ndarray, *, strip_pad: bool = True) -> list[str]:
+        """Rows of ids to text: UTF-8 with U+FFFD for unknown ids and for partial sequences."""
+        out = []
+        for row in np.asarray(ids):
+            data = self._bytes[row].tobytes()
+            out.append((data.rstrip(bytes([self.pad_byte])) if strip_pad else data).decode("utf-8", "replace"))
+        return out
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "bytes": self.byte_values, "seq_len": self.seq_len, "pad": self.pad, "unk": UNK}
+
+    @classmethod
+    def from_json(cls, doc: dict) -> "ByteTokenizer":
+        values = _list_of(doc, "bytes", lambda b: isinstance(b, int) and not isinstance(b, bool) and 0 <= b < 256,
+                          "byte values 0..255")
+        return cls(values, _seq_len(doc), _pad(doc))
+
+
+class ByteCounts:
+    """Streaming byte frequencies of the padded byte rows (the vocabulary pass of ``byte``)."""
+
+    def __init__(self, seq_len: int, pad: str = PAD):
+        self.seq_len, self.pad = seq_len, pad
+        self.counts = np.zeros(256, dtype=np.int64)
+        self.first = np.full(256, np.iinfo(np.int64).max, dtype=np.int64)  # first position in the stream
+        self.offset = 0
+
+    def add_rows(self, rows8: np.ndarray) -> None:
+        """Count (N, seq_len) uint8 padded rows."""
+        flat = rows8.ravel()
+        chunk = np.bincount(flat, minlength=256)
+        for b in np.flatnonzero((chunk > 0) & (self.counts == 0)).tolist():  # at most 256 times in all
+            self.first[b] = self.offset + int(np.argmax(flat == b))
+        self.counts += chunk
+        self.offset += flat.size
+
+    def add(self, lines: Sequence[str]) -> None:
+        if lines:
+            self.add_joined("\n".join(lines))
+
+    def add_joined(self, text: str) -> None:
+        self.add_rows(byte_rows(text.encode("utf-8", "surrogatepass") + b"\n", self.seq_len, ord(self.pad))[0])
+
+    def tokenizer(self, vocab_size: int) -> ByteTokenizer:
+        present = np.flatnonzero(self.counts)
+        order = np.lexsort((self.first[present], -self.counts[present]))
+        return ByteTokenizer(present[order][: max(vocab_size - 1, 0)].tolist(), self.seq_len, self.pad)
+
+
 # -- words -----------------------------------------------------------------------------------------
 
 class WordTokenizer:
@@ -268,19 +283,12 @@ class WordTokenizer:
     def count_tokens(line: str) -> int:
         return len(line.split())
 
-    @classmethod
-    def fit(cls, lines: Iterable[str], *, seq_len: int, vocab_size: int) -> "WordTokenizer":
-        counts = WordCounts(seq_len)
-        for chunk in _chunks(lines, 100_000):
-            counts.add(chunk)
-        return counts.tokenizer(vocab_size)
-
     def encode_lengths(self, lines: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         split = [line.split() for line in lines]
         lengths = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
         L, get = self.seq_len, self._index.get
         flat = np.fromiter((get(w, 0) for w in chain.from_iterable(s[:L] for s in split)), dtype=np.int32)
-        return _scatter_rows(flat, np.minimum(lengths, L), L, self.pad_id), lengths
+        return scatter_rows(flat, np.minimum(lengths, L), L, self.pad_id), lengths
 
     def encode(self, lines: Sequence[str]) -> np.ndarray:
         return self.encode_lengths(lines)[0]
@@ -294,7 +302,7 @@ class WordTokenizer:
             self._table = np.array([self.UNK_TOKEN, self.PAD_TOKEN] + self.words, dtype=object)
         out = []
         for row in np.asarray(ids):
-            row = _strip_right(row, self.pad_id) if strip_pad else row
+            row = strip_right(row, self.pad_id) if strip_pad else row
             out.append(" ".join(self._table[row]))
         return out
 
@@ -304,7 +312,7 @@ class WordTokenizer:
 
     @classmethod
     def from_json(cls, doc: dict) -> "WordTokenizer":
-        return cls(doc["words"], int(doc["seq_len"]))
+        return cls(_list_of(doc, "words", lambda w: isinstance(w, str) and w != "", "words"), _seq_len(doc))
 
 
 class WordCounts:
@@ -372,7 +380,7 @@ class SentencePieceTokenizer:
         lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
         L = self.seq_len
         flat = np.fromiter(chain.from_iterable(p[:L] for p in pieces), dtype=np.int32)
-        return _scatter_rows(flat, np.minimum(lengths, L), L, self.pad_id), lengths
+        return scatter_rows(flat, np.minimum(lengths, L), L, self.pad_id), lengths
 
     def encode(self, lines: Sequence[str]) -> np.ndarray:
         return self.encode_lengths(lines)[0]
@@ -382,7 +390,7 @@ class SentencePieceTokenizer:
 
     def decode(self, ids: np.ndarray, *, strip_pad: bool = True) -> list[str]:
         """Pieces back to text (sentencepiece restores the spaces); padding decodes to nothing."""
-        rows = [_strip_right(row, self.pad_id).tolist() for row in np.asarray(ids)]
+        rows = [strip_right(row, self.pad_id).tolist() for row in np.asarray(ids)]
         return [self.sp.decode(row) for row in rows]
 
     def to_json(self) -> dict:
@@ -391,28 +399,41 @@ class SentencePieceTokenizer:
 
     @classmethod
     def from_json(cls, doc: dict) -> "SentencePieceTokenizer":
-        return cls(base64.b64decode(doc["model"]), int(doc["seq_len"]), doc.get("model_type", "unigram"))
+        if not isinstance(doc.get("model"), str):
+            raise ValueError("tokenizer 'model' must be the base64 text of a sentencepiece model")
+        try:
+            model = base64.b64decode(doc["model"], validate=True)
+            return cls(model, _seq_len(doc), doc.get("model_type", "unigram"))
+        except (ValueError, RuntimeError, TypeError) as exc:  # binascii.Error is a ValueError
+            raise ValueError(f"tokenizer 'model' is not a sentencepiece model ({type(exc).__name__})") from None
 
 
 def tokenizer_from_json(doc: dict):
-    kinds = {"char": CharTokenizer, "word": WordTokenizer, "sentencepiece": SentencePieceTokenizer}
-    if doc.get("kind") not in kinds:
-        raise ValueError(f"unknown tokenizer kind {doc.get('kind')!r}")
+    """The tokenizer a ``to_json`` document describes; ValueError naming the problem otherwise."""
+    kinds = {"char": CharTokenizer, "byte": ByteTokenizer, "word": WordTokenizer,
+             "sentencepiece": SentencePieceTokenizer}
+    if not isinstance(doc, dict) or doc.get("kind") not in kinds:
+        kind = doc.get("kind") if isinstance(doc, dict) else type(doc).__name__
+        raise ValueError(f"unknown tokenizer kind {kind!r}; expected one of {', '.join(kinds)}")
     return kinds[doc["kind"]].from_json(doc)
 
 
-def _strip_right(row: np.ndarray, pad_id: int) -> np.ndarray:
-    row = np.asarray(row)
-    keep = np.flatnonzero(row != pad_id)
-    return row[: keep[-1] + 1] if keep.size else row[:0]
+def _list_of(doc: dict, key: str, ok, what: str) -> list:
+    value = doc.get(key)
+    if not isinstance(value, list) or not all(ok(v) for v in value):
+        raise ValueError(f"tokenizer {key!r} must be a list of {what}")
+    return value
 
 
-def _chunks(lines: Iterable[str], size: int):
-    chunk = []
-    for line in lines:
-        chunk.append(line)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+def _seq_len(doc: dict) -> int:
+    n = doc.get("seq_len")
+    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 1_000_000:
+        raise ValueError(f"tokenizer 'seq_len' must be a whole number from 1 to 1,000,000, not {n!r}")
+    return n
+
+
+def _pad(doc: dict) -> str:
+    pad = doc.get("pad", PAD)
+    if not isinstance(pad, str) or len(pad) != 1:
+        raise ValueError(f"tokenizer 'pad' must be one character, not {pad!r}")
+    return pad

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from corpora import CorpusError, billion_word
-from corpora.cache import CACHE_VERSION, _clean_stale_builds, prepare, verify
+from corpora.cache import CACHE_VERSION, _clean_stale_builds, find_entry, prepare, verify
 from corpora.encode import EncodeSpec, Progress, encode_rows, fit_tokenizer
 from corpora.sources import TextFilesSource, billion_word_source, open_source
-from corpora.tokenizers import CharTokenizer, WordTokenizer
+from corpora.tokenizers import CharCounts, WordTokenizer
 
 
 class Notes(Progress):
@@ -43,9 +43,12 @@ def test_billion_word_cache_is_the_papers_preprocessing(tmp_path):
     root = write_billion_word(tmp_path / "bw", [shard1, shard2])
     spec = EncodeSpec(tokenizer="char", vocab_size=12, seq_len=16, max_examples=None)
     enc = prepare(billion_word_source(root), spec, tmp_path / "cache")
-    lines = billion_word.read_train(root, None)  # the paper's reading: blank line kept, "\xff" -> U+FFFD
+    # the paper's reading: blank line kept, "\xff" -> U+FFFD
+    lines = [line for chunk in billion_word_source(root).train(None) for line in chunk.lines]
     assert lines[2] == "" and lines[-1] == "bad \ufffd byte"
-    expected = CharTokenizer.fit(lines, seq_len=16, vocab_size=12)
+    counts = CharCounts(16)
+    counts.add(lines)
+    expected = counts.tokenizer(12)
     assert enc.tokenizer.chars == expected.chars
     assert enc.train.dtype == np.uint16 and enc.train.shape == (6, 16)
     assert (np.asarray(enc.train) == expected.encode(lines)).all()
@@ -89,12 +92,13 @@ def test_second_use_opens_the_cache_and_a_changed_corpus_is_encoded_again(tmp_pa
     again = prepare(open_source(str(corpus)), spec, tmp_path / "cache")
     assert not again.built and time.perf_counter() - t0 < 0.5
     assert again.path == first.path and (np.asarray(again.train) == np.asarray(first.train)).all()
-    assert again.fingerprint == first.fingerprint
+    assert again.encoding_digest == first.encoding_digest
+    assert find_entry(tmp_path / "cache", first.encoding_digest).path == first.path  # without the corpus
     with open(corpus, "a", encoding="utf-8") as f:
         f.write("one more sentence\n")
     notes = Notes()
     changed = prepare(open_source(str(corpus)), spec, tmp_path / "cache", progress=notes)
-    assert changed.built and changed.train.shape[0] == 501 and changed.fingerprint != first.fingerprint
+    assert changed.built and changed.train.shape[0] == 501 and changed.encoding_digest != first.encoding_digest
     assert any("changed since it was encoded" in n for n in notes.notes)
     # another tokenizer or length is another entry, next to this one
     words = prepare(open_source(str(corpus)), EncodeSpec(tokenizer="word", seq_len=4, vocab_size=100), tmp_path / "cache")

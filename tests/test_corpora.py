@@ -5,8 +5,11 @@ import math
 import numpy as np
 import pytest
 
-from corpora import CorpusError, billion_word, grammar, textfile
-from corpora.tokenizers import PAD, CharTokenizer, tokenizer_from_json
+from corpora import CorpusError, billion_word, grammar
+from corpora.cache import prepare
+from corpora.encode import EncodeSpec
+from corpora.sources import billion_word_source, open_source
+from corpora.tokenizers import PAD, CharCounts, tokenizer_from_json
 
 
 def write_billion_word(root, shards):
@@ -21,28 +24,37 @@ def write_billion_word(root, shards):
     return root
 
 
+def lines_of(chunks):
+    return [line for chunk in chunks for line in chunk.lines]
+
+
 def test_billion_word_reads_shards_in_order_and_caps_examples(tmp_path):
     root = write_billion_word(tmp_path, [["first line .", "second line ."], ["third line ."]])
-    assert billion_word.read_train(root, None) == ["first line .", "second line .", "third line ."]
-    assert billion_word.read_train(root, 2) == ["first line .", "second line ."]
-    assert billion_word.read_heldout(root) == ["held out one .", "held out two ."]
+    source = billion_word_source(root)
+    assert lines_of(source.train(None)) == ["first line .", "second line .", "third line ."]
+    assert lines_of(source.train(2)) == ["first line .", "second line ."]
+    assert lines_of(source.heldout(None)) == ["held out one .", "held out two ."]
 
 
 def test_paper_preprocessing_truncates_pads_caps_vocab_and_marks_unknowns(tmp_path):
     root = write_billion_word(tmp_path, [["aaaa bb", "abcdefghijk", "a"]])
-    lines = billion_word.read_train(root, None)
-    tok = CharTokenizer.fit(lines, seq_len=5, vocab_size=4)
+    enc = prepare(billion_word_source(root), EncodeSpec(seq_len=5, vocab_size=4), tmp_path / "cache")
+    tok = enc.tokenizer
     # padded rows: "aaaa ", "abcde", "a````" -> counts a:6, `:4, b:1 c:1 d:1 e:1 ' ':1
     # the first 3 characters by frequency (ties: first seen) take ids 1..3, the rest are unknown (0)
     assert tok.chars == ["a", PAD, " "]
-    ids = tok.encode(lines)
-    assert ids.shape == (3, 5) and ids.dtype == np.int32
+    ids = np.asarray(enc.train)
+    assert ids.shape == (3, 5)
     assert ids.tolist() == [[1, 1, 1, 1, 3], [1, 0, 0, 0, 0], [1, 2, 2, 2, 2]]
+    assert (tok.encode(["aaaa bb", "abcdefghijk", "a"]) == ids).all()
     assert tok.decode(ids) == ["aaaa ", "a\ufffd\ufffd\ufffd\ufffd", "a"]
+    assert (enc.stats["unknown"], enc.stats["truncated"], enc.stats["tokens"]) == (4, 2, 11)
 
 
 def test_tokenizer_round_trips_through_json():
-    tok = CharTokenizer.fit(["hello world", "héllo"], seq_len=8, vocab_size=50)
+    counts = CharCounts(8)
+    counts.add(["hello world", "héllo"])
+    tok = counts.tokenizer(50)
     again = tokenizer_from_json(tok.to_json())
     assert again.chars == tok.chars and again.seq_len == 8
     assert again.decode(again.encode(["héllo wo"])) == ["héllo wo"]
@@ -61,16 +73,16 @@ def test_billion_word_missing_layout_names_it(tmp_path, make, expected):
 
 def test_text_file_errors_and_replacement(tmp_path):
     with pytest.raises(CorpusError, match="no such file"):
-        textfile.read_lines(tmp_path / "missing.txt")
+        open_source(str(tmp_path / "missing.txt"))
     (tmp_path / "empty.txt").write_text("\n\n")
     with pytest.raises(CorpusError, match="no non-empty lines"):
-        textfile.read_lines(tmp_path / "empty.txt")
-    (tmp_path / "bin.txt").write_bytes(b"\x00\x01\x02abc")
+        prepare(open_source(str(tmp_path / "empty.txt")), EncodeSpec(), tmp_path / "cache")
+    (tmp_path / "bin.txt").write_bytes(b"\x01\x02\x03\x04abc")
     with pytest.raises(CorpusError, match="binary"):
-        textfile.read_lines(tmp_path / "bin.txt")
+        open_source(str(tmp_path / "bin.txt"))
     (tmp_path / "bad.txt").write_bytes(b"caf\xe9 ok\nsecond\r\n")
-    lines, replaced = textfile.read_lines(tmp_path / "bad.txt")
-    assert lines == ["caf\ufffd ok", "second"] and replaced == 1
+    enc = prepare(open_source(str(tmp_path / "bad.txt")), EncodeSpec(seq_len=8), tmp_path / "cache")
+    assert enc.tokenizer.decode(np.asarray(enc.train)) == ["caf\ufffd ok", "second"] and enc.stats["replaced"] == 1
 
 
 def test_grammar_is_deterministic_and_its_sentences_are_valid():

@@ -16,7 +16,8 @@ os.environ.setdefault("HF_HOME", tempfile.mkdtemp(prefix="hf_home_"))
 
 from corpora import CorpusError  # noqa: E402
 from corpora.cache import EncodeSpec, prepare  # noqa: E402
-from corpora.sources import ConcatSource, DatasetSource, EmbeddedSource, open_source, parse_hf  # noqa: E402
+from corpora.dataset_sources import DatasetSource, parse_hf  # noqa: E402
+from corpora.sources import ConcatSource, EmbeddedSource, open_source  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,13 +73,13 @@ def test_save_to_disk_dataset_and_its_validation_split(tmp_path):
     assert enc.tokenizer.decode(enc.heldout[:]) == ["<unk> 0", "<unk> 1"]  # "valid" is not a training word
     again = prepare(open_source(str(tmp_path / "saved")), EncodeSpec(tokenizer="word", seq_len=3, vocab_size=50),
                     tmp_path / "cache")
-    assert not again.built  # the dataset's own fingerprint identifies it
+    assert not again.built  # the dataset's own fingerprint gives its content hash
 
 
 def test_embedded_source_is_deterministic_and_has_a_validation_set():
     a, b = EmbeddedSource(300, seed=2), EmbeddedSource(300, seed=2)
-    assert lines_of(a) == lines_of(b) and a.fingerprint() == b.fingerprint()
-    assert a.fingerprint() != EmbeddedSource(300, seed=3).fingerprint()
+    assert lines_of(a) == lines_of(b) and a.content_hash() == b.content_hash()
+    assert a.content_hash() != EmbeddedSource(300, seed=3).content_hash()
     held = lines_of(a, split="heldout")
     assert len(held) == 2000 and held[:5] != lines_of(a)[:5]
 
@@ -108,7 +109,7 @@ def test_hub_dataset_neither_cached_nor_reachable_says_so(tmp_path):
     env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1"}
     code = ("import sys; sys.path.insert(0, %r)\n"
             "from corpora import CorpusError\nfrom corpora.sources import open_source\n"
-            "try:\n    open_source('hf:someone/no_such_corpus:default').fingerprint()\n"
+            "try:\n    open_source('hf:someone/no_such_corpus:default').content_hash()\n"
             "except CorpusError as e:\n    print(e)\n") % str(ROOT)
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert "hf:someone/no_such_corpus:default: the dataset 'someone/no_such_corpus' is not in the local " \
@@ -125,6 +126,36 @@ def test_hf_source_loads_through_load_dataset_offline(tmp_path):
     source = open_source(f"hf:{folder}")
     assert source.name == "corpus" and source.has_heldout
     assert lines_of(source)[:2] == ["train 0", "train 1"] and lines_of(source, split="heldout") == ["held out"]
-    assert source.fingerprint() == open_source(f"hf:{folder}").fingerprint()
+    assert source.content_hash() == open_source(f"hf:{folder}").content_hash()
     with pytest.raises(CorpusError, match="no split 'test'; the splits are train, validation"):
-        open_source(f"hf:{folder}::test").fingerprint()
+        open_source(f"hf:{folder}::test").content_hash()
+
+
+def test_datasets_is_imported_only_for_a_datasets_backed_corpus(tmp_path):
+    """In a fresh interpreter: text files, One Billion Word and the embedded corpus encode without
+    importing datasets, pyarrow, pandas or torch (nor sentencepiece for characters and bytes)."""
+    code = """
+import json, sys
+sys.path.insert(0, %r)
+from pathlib import Path
+from corpora.cache import prepare
+from corpora.encode import EncodeSpec
+from corpora.sources import open_source
+tmp = Path(%r)
+(tmp / "c.txt").write_text("a sentence\\n" * 50)
+bw = tmp / "bw" / "training-monolingual.tokenized.shuffled"
+bw.mkdir(parents=True)
+(bw / "news.en-00001-of-00100").write_text("a sentence .\\n" * 50)
+heavy = ("datasets", "pyarrow", "pandas", "torch", "sentencepiece")
+for corpus, tok in [(str(tmp / "c.txt"), "char"), ("billion_word", "byte"), ("embedded", "char"),
+                    (str(tmp / "c.txt"), "word")]:
+    prepare(open_source(corpus, data_dir=tmp / "bw", embedded_size=100), EncodeSpec(tokenizer=tok), tmp / "cache")
+print(json.dumps([m for m in heavy if m in sys.modules]))
+from corpora.dataset_sources import _datasets
+_datasets()  # what reading a JSON lines, CSV or Parquet corpus does first: the check above sees it
+print(json.dumps([m for m in heavy if m in sys.modules]))
+""" % (str(ROOT), str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    before, after = map(json.loads, out.stdout.splitlines())
+    assert before == [] and "datasets" in after

@@ -7,13 +7,20 @@ import numpy as np
 import pytest
 
 from corpora import grammar
-from corpora.tokenizers import (PAD, CharCounts, CharTokenizer, SentencePieceTokenizer, WordTokenizer, pad_joined,
-                                pad_raw, pad_rows, tokenizer_from_json)
+from corpora.rows import PAD, pad_joined, pad_raw, pad_rows
+from corpora.tokenizers import CharCounts, SentencePieceTokenizer, WordCounts, tokenizer_from_json
+
+
+def word_vocab(lines, *, seq_len, vocab_size):
+    """The vocabulary pass of the word tokenizer (corpora.encode.fit_tokenizer), on a list."""
+    counts = WordCounts(seq_len)
+    counts.add(lines)
+    return counts.tokenizer(vocab_size)
 
 
 def test_word_vocabulary_is_most_frequent_words_with_unk_and_pad():
     lines = ["b a b", "c a b", "d"]  # b:3, a:2, then c and d tie at 1: first seen (c) wins
-    tok = WordTokenizer.fit(lines, seq_len=3, vocab_size=5)
+    tok = word_vocab(lines, seq_len=3, vocab_size=5)
     assert tok.words == ["b", "a", "c"] and tok.vocab_size == 5
     ids, lengths = tok.encode_lengths(["a b c d e", "d", ""])
     # <unk> = 0, <pad> = 1, b = 2, a = 3, c = 4; rows cut at 3 tokens, padded with 1
@@ -24,7 +31,7 @@ def test_word_vocabulary_is_most_frequent_words_with_unk_and_pad():
 
 
 def test_word_tokens_named_like_special_tokens_do_not_collide():
-    tok = WordTokenizer.fit(["<pad> x x", "<unk> y"], seq_len=2, vocab_size=10)
+    tok = word_vocab(["<pad> x x", "<unk> y"], seq_len=2, vocab_size=10)
     assert "<pad>" not in tok.words and "<unk>" not in tok.words
     assert tok.encode(["<pad> x"]).tolist() == [[0, 2]]
 
@@ -54,7 +61,9 @@ def test_sentencepiece_training_failure_is_a_value_error():
 def test_streaming_char_counts_equal_one_pass_over_all_lines():
     rng = random.Random(0)
     lines = ["".join(rng.choice("aab c`é€") for _ in range(rng.randint(0, 12))) for _ in range(300)]
-    whole = CharTokenizer.fit(lines, seq_len=8, vocab_size=6)
+    all_at_once = CharCounts(8)
+    all_at_once.add(lines)
+    whole = all_at_once.tokenizer(6)
     counts = CharCounts(8)
     for i in range(0, 300, 7):  # uneven chunks
         counts.add(lines[i : i + 7])
@@ -89,5 +98,24 @@ def test_vectorised_rows_equal_the_plain_ones_on_random_bytes():
 
 
 def test_unknown_tokenizer_kind_is_rejected():
-    with pytest.raises(ValueError, match="unknown tokenizer kind"):
+    with pytest.raises(ValueError, match="unknown tokenizer kind 'bytes'; expected one of char, byte, word"):
         tokenizer_from_json({"kind": "bytes"})
+
+
+@pytest.mark.parametrize("doc, message", [
+    ({"kind": "char", "chars": 5, "seq_len": 8}, "'chars' must be a list of single characters"),
+    ({"kind": "char", "chars": ["a", "bc"], "seq_len": 8}, "'chars' must be a list of single characters"),
+    ({"kind": "char", "chars": ["a", "a"], "seq_len": 8}, "holds a character twice"),
+    ({"kind": "char", "chars": ["a"], "seq_len": "abc"}, "'seq_len' must be a whole number"),
+    ({"kind": "char", "chars": ["a"], "seq_len": 0}, "'seq_len' must be a whole number"),
+    ({"kind": "char", "chars": ["a"], "seq_len": 8, "pad": ""}, "'pad' must be one character"),
+    ({"kind": "byte", "bytes": [97, 256], "seq_len": 8}, "'bytes' must be a list of byte values"),
+    ({"kind": "byte", "bytes": [97, 97], "seq_len": 8}, "distinct bytes"),
+    ({"kind": "word", "words": [1, 2], "seq_len": 8}, "'words' must be a list of words"),
+    ({"kind": "sentencepiece", "model": "not base64!", "seq_len": 8}, "not a sentencepiece model"),
+    ({"kind": "sentencepiece", "model": "AAAA", "seq_len": 8}, "not a sentencepiece model"),
+    ([1, 2], "unknown tokenizer kind 'list'"),
+])
+def test_tampered_tokenizer_documents_are_value_errors(doc, message):
+    with pytest.raises(ValueError, match=message):
+        tokenizer_from_json(doc)

@@ -104,10 +104,10 @@ def open_text_data(cfg: TextConfig, *, console: Console, cache_dir: Optional[Pat
     return encoded
 
 
-def open_cached_text_data(fingerprint: Optional[str], cache_dir: Optional[Path] = None) -> Optional[EncodedCorpus]:
-    """The cached encoding with this corpus fingerprint, found without reading the corpus (which
-    may be gone); None if the cache does not hold it."""
-    return find_entry(cache_dir or default_cache_dir(), fingerprint) if fingerprint else None
+def open_cached_text_data(encoding_digest: Optional[str], cache_dir: Optional[Path] = None) -> Optional[EncodedCorpus]:
+    """The cached encoding with this digest (what a checkpoint records as ``corpus_fingerprint``), found
+    without reading the corpus (which may be gone); None if the cache does not hold it."""
+    return find_entry(cache_dir or default_cache_dir(), encoding_digest) if encoding_digest else None
 
 
 def check_batch(cfg: TextConfig, data: EncodedCorpus) -> None:
@@ -118,9 +118,9 @@ def check_batch(cfg: TextConfig, data: EncodedCorpus) -> None:
 
 def check_same_corpus(where: Path, cfg: TextConfig, meta: dict, data: EncodedCorpus) -> None:
     """A resumed run must train on the corpus and vocabulary it started with."""
-    if meta.get("corpus_fingerprint") != data.fingerprint:
+    if meta.get("corpus_fingerprint") != data.encoding_digest:
         raise UserError(f"--resume {where}: the corpus {cfg.corpus!r} has changed since the run started "
-                        f"(fingerprint {data.fingerprint} vs {meta.get('corpus_fingerprint')}); restore it or "
+                        f"(encoding digest {data.encoding_digest} vs {meta.get('corpus_fingerprint')}); restore it or "
                         f"start a new run")
     check_tokenizer(where, cfg, meta, data)
 

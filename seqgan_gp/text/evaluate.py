@@ -36,7 +36,7 @@ def evaluate_text(target: Path, *, n: int, seed: int, device: torch.device, cons
                      "metrics that need the corpus (JS-n, BLEU) are left out"))
     if data is not None:
         check_tokenizer(path, cfg, meta, data)
-        if data.fingerprint != meta.get("corpus_fingerprint"):
+        if data.encoding_digest != meta.get("corpus_fingerprint"):
             notes.append(f"the corpus {cfg.corpus!r} changed since training (same vocabulary); "
                          f"metrics are against its current content")
     metrics = TextMetrics(tok, data, grammar_corpus=cfg.corpus == "embedded", console=console)

@@ -114,13 +114,13 @@ def reference_ngrams(encoded: EncodedCorpus, console: Optional[Console] = None) 
     V = encoded.tokenizer.vocab_size
     try:
         with np.load(path) as z:
-            if str(z["digest"]) == encoded.fingerprint:
+            if str(z["digest"]) == encoded.encoding_digest:
                 return {n: NgramCounts(z[f"codes{n}"], z[f"counts{n}"]) for n in NGRAM_ORDERS}
     except (OSError, KeyError, ValueError, EOFError):
         pass
     t0 = time.perf_counter()
     counts = {n: NgramCounts.from_rows(encoded.train, n, V) for n in NGRAM_ORDERS}
-    arrays = {"digest": np.array(encoded.fingerprint)}
+    arrays = {"digest": np.array(encoded.encoding_digest)}
     for n, c in counts.items():
         arrays[f"codes{n}"], arrays[f"counts{n}"] = c.codes, c.counts
     buf = io.BytesIO()

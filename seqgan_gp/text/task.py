@@ -49,7 +49,7 @@ class TextTask:
 
     def metadata(self, cfg: TextConfig, data: EncodedCorpus) -> dict:
         stats = {k: data.stats[k] for k in ("tokens", "unknown", "truncated", "replaced")}
-        return {"tokenizer": data.tokenizer.to_json(), "corpus_fingerprint": data.fingerprint,
+        return {"tokenizer": data.tokenizer.to_json(), "corpus_fingerprint": data.encoding_digest,  # the key of older runs
                 "corpus_stats": {"sentences": len(data.train), "vocab_size": data.tokenizer.vocab_size,
                                  "heldout": len(data.heldout) if data.heldout is not None else 0,
                                  "cache": str(data.path), **stats}}
