@@ -76,8 +76,8 @@ class ImageTask:
         if cfg.conditional:
             objective = ACGAN(objective, scale_d=cfg.acgan_scale, scale_g=cfg.acgan_scale_g)
         trainable = gan_trainable(cfg, G, D, batches, device, objective=objective,
-                          gen_batch=cfg.batch_size * cfg.gen_batch_multiple,
-                          sample_labels=batches.sample_labels if cfg.conditional else None)
+                                  gen_batch=cfg.batch_size * cfg.gen_batch_multiple,
+                                  sample_labels=batches.sample_labels if cfg.conditional else None)
         trainable.close = batches.close
         return trainable
 

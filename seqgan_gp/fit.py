@@ -57,8 +57,8 @@ def disk_safe(run: Optional[RunDir], write: Callable[[int], object]) -> Callable
     return wrapped
 
 
-def fit(*, run: Optional[RunDir], trainable: Trainable, schedule: TrainConfig, kind: str, meta: dict, console: Console,
-        start: int = 0, sample: Optional[Callable[[int], object]] = None,
+def fit(*, run: Optional[RunDir], trainable: Trainable, schedule: TrainConfig, kind: str, meta: dict,
+        console: Console, start: int = 0, sample: Optional[Callable[[int], object]] = None,
         evaluate: Optional[Callable[[int], dict]] = None, show_progress: bool = True,
         loggers: Sequence[Callable[[dict], None]] = (), runtime: Optional[Runtime] = None,
         faults: FaultPolicy = FaultPolicy(), resume_command: Optional[str] = None) -> FitResult:

@@ -27,8 +27,9 @@ def objective_of(cfg: GANConfig) -> ScoreObjective:
 
 
 def adversarial_trainable(*, G: torch.nn.Module, D: torch.nn.Module, g_opt: torch.optim.Optimizer,
-                      d_opt: torch.optim.Optimizer, batches: BatchSource, rng: torch.Generator, objective: Objective,
-                      n_critic: int, gen_batch: int, sample_labels: Optional[Callable] = None) -> Trainable:
+                          d_opt: torch.optim.Optimizer, batches: BatchSource, rng: torch.Generator,
+                          objective: Objective, n_critic: int, gen_batch: int,
+                          sample_labels: Optional[Callable] = None) -> Trainable:
     """Trainable whose iteration is Algorithm 1's: ``n_critic`` critic steps, then a generator step of
     ``gen_batch`` examples. ``sample_labels(n, rng)`` draws a conditional generator's labels."""
     state = TrainState(modules={"G": G, "D": D}, optimizers={"G": g_opt, "D": d_opt}, batches=batches, rng=rng)
@@ -41,9 +42,9 @@ def adversarial_trainable(*, G: torch.nn.Module, D: torch.nn.Module, g_opt: torc
     return Trainable(state=state, iteration=iteration)
 
 
-def gan_trainable(cfg: GANConfig, G: torch.nn.Module, D: torch.nn.Module, batches: BatchSource, device: torch.device, *,
-              objective: Optional[Objective] = None, gen_batch: Optional[int] = None,
-              sample_labels: Optional[Callable] = None) -> Trainable:
+def gan_trainable(cfg: GANConfig, G: torch.nn.Module, D: torch.nn.Module, batches: BatchSource,
+                  device: torch.device, *, objective: Optional[Objective] = None, gen_batch: Optional[int] = None,
+                  sample_labels: Optional[Callable] = None) -> Trainable:
     """:func:`adversarial_trainable` from a configuration (``objective`` defaults to ``cfg.loss``'s)."""
     name = LOSS_DEFAULTS[cfg.loss].optimizer
     return adversarial_trainable(

@@ -85,9 +85,9 @@ def test_ranks_read_disjoint_slices_of_the_single_process_batch():
     ranks = [EpochSampler(40, 4, seed=3, rank=r, world=2) for r in range(2)]
     for _ in range(12):  # several epochs
         full = one.next_indices()
-        trainable = [s.next_indices() for s in ranks]
+        parts = [s.next_indices() for s in ranks]
         assert not set(parts[0]) & set(parts[1])
-        assert np.array_equal(np.concatenate(trainable), full)  # same rows at the same positions
+        assert np.array_equal(np.concatenate(parts), full)  # same rows at the same positions
 
 
 def test_single_process_context_is_a_no_op():
