@@ -142,3 +142,40 @@ def test_acgan_objective_matches_a_hand_computation():
     g_loss, g_stats = acgan.generator_objective(D, fake, labels=labels)
     assert torch.allclose(g_loss, -D(fake)[0].mean() + 0.1 * F.cross_entropy(D(fake)[1], labels), atol=1e-5)
     assert set(g_stats) == {"gen_loss", "acgan_g"}
+
+
+@pytest.mark.slow
+def test_the_compiled_acgan_critic_step_computes_the_eager_one(monkeypatch):
+    """--compile traces the AC-GAN objective too (its own pass for score and logits, the penalty on the
+    score): a critic step of the conditional CIFAR ResNet, compiled with aot_eager, gives the eager
+    step's statistics and gradients. (Only one step: Adam turns float noise in the zero gradient of
+    the score's bias into full steps, so later steps are not comparable; tests/test_fast_step.py.)"""
+    from dataclasses import replace
+
+    from image.config import paper_config
+    from image.data import open_source
+    from image.task import ImageTask
+    from seqgan_gp import steps
+    from seqgan_gp.distributed import SINGLE
+    from seqgan_gp.runtime import RuntimeOptions, resolve_runtime
+
+    real_compile = torch.compile
+    monkeypatch.setattr(steps.torch, "compile", lambda fn, **kw: real_compile(fn, backend="aot_eager"))
+    cpu, cfg = torch.device("cpu"), replace(paper_config("cifar-resnet", "tiny"), conditional=True)
+    source = open_source("embedded", None, embedded_size=64)
+    runs = []
+    for options in (RuntimeOptions(), RuntimeOptions(compile=True)):
+        torch.manual_seed(0)
+        trainable = ImageTask().build(cfg, source, cpu, SINGLE)
+        try:
+            iteration = trainable.iteration(resolve_runtime(options, cpu))
+            stats = iteration.step.critic(*trainable.state.batches.next())
+        finally:
+            trainable.close()
+        runs.append((stats, {k: p.grad for k, p in trainable.state.modules["D"].named_parameters()}))
+    (eager, grads_eager), (compiled, grads_compiled) = runs
+    assert {"acgan", "acc_real", "penalty", "wasserstein"} <= set(eager)
+    for key in eager:
+        assert torch.allclose(eager[key], compiled[key], rtol=1e-4, atol=1e-5), key
+    for key, grad in grads_eager.items():
+        assert torch.allclose(grad, grads_compiled[key], rtol=1e-3, atol=1e-6), key
