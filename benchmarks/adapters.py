@@ -18,24 +18,24 @@ from benchmarks.measure import Built
 def prepare_device(device: torch.device, *, tf32: bool) -> tuple[str, str]:
     """Set the process-wide switches a float32 run sets (TF32 and cuDNN autotuning on CUDA), once,
     before anything is timed; returns the float32 precision's (name, description) for the baseline."""
-    from seqgan_gp.step import RuntimeOptions, resolve_runtime
+    from seqgan_gp.runtime import RuntimeOptions, resolve_runtime
 
     precision = resolve_runtime(RuntimeOptions(tf32=tf32), device).precision
     return precision.name, precision.describe()
 
 
 def _runtime(device: torch.device, flags: dict, tf32: bool):
-    from seqgan_gp.step import RuntimeOptions, resolve_runtime
+    from seqgan_gp.runtime import RuntimeOptions, resolve_runtime
 
     return resolve_runtime(RuntimeOptions(tf32=tf32, **flags), device)
 
 
-def _step(G, D, *, loss, lr: float, betas, opt: str, seed: int, runtime, sample_labels=None):
-    from seqgan_gp.losses import make_optimizer
-    from seqgan_gp.step import make_step
+def _step(G, D, *, objective, lr: float, betas, opt: str, seed: int, runtime, sample_labels=None):
+    from seqgan_gp.optimizers import make_optimizer
+    from seqgan_gp.steps import make_step
 
     return make_step(G=G, D=D, g_opt=make_optimizer(opt, G.parameters(), lr=lr, betas=betas),
-                     d_opt=make_optimizer(opt, D.parameters(), lr=lr, betas=betas), loss=loss, z_dim=G.z_dim,
+                     d_opt=make_optimizer(opt, D.parameters(), lr=lr, betas=betas), objective=objective,
                      rng=torch.Generator(device=runtime.device).manual_seed(seed), runtime=runtime,
                      sample_labels=sample_labels)
 
@@ -73,10 +73,10 @@ def text_step(G, D, ids: np.ndarray, *, vocab: int, batch: int, n_critic: int, d
     """Our text step (eager, compiled, CUDA graphs, bf16 per ``flags``) with the paper's WGAN-GP loss and
     Adam 1e-4 (0.5, 0.9), on one-hot batches of ``ids`` made on the device."""
     from seqgan_gp.batches import TokenBatches
-    from seqgan_gp.losses import WGANGP
+    from seqgan_gp.objectives import WGANGP
 
     runtime = _runtime(device, flags, tf32)
-    step = _step(G, D, loss=WGANGP(), lr=1e-4, betas=(0.5, 0.9), opt="adam", seed=1, runtime=runtime)
+    step = _step(G, D, objective=WGANGP(), lr=1e-4, betas=(0.5, 0.9), opt="adam", seed=1, runtime=runtime)
     batches = TokenBatches(ids, vocab, batch, 0, device)
     return _built(step, runtime, batches.next, n_critic=n_critic, gen_batch=batch)
 
@@ -94,25 +94,29 @@ def image_config(model: str, *, conditional: bool = False, **overrides):
 
 def image_networks(cfg, device: torch.device):
     """(G, D) of an image configuration, seeded from ``cfg.seed`` as training seeds them."""
-    from image.train import make_networks
+    from image.sampling import build_networks
 
     torch.manual_seed(cfg.seed)
-    G, D = make_networks(cfg, 10, device)
+    G, D = build_networks(cfg, 10, device)
     return G, D
 
 
 def image_step(cfg, G, D, real, *, device: torch.device, flags: dict, tf32: bool = True) -> Built:
     """Our image step as ``train-image`` builds it (loss, optimizer and its settings from ``cfg``);
     ``real()`` returns a batch, or (batch, labels) for the conditional model."""
-    from image.train import make_loss_for
-    from seqgan_gp.losses import LOSS_DEFAULTS
+    from image.acgan import ACGAN
+    from seqgan_gp.gan import objective_of
+    from seqgan_gp.optimizers import LOSS_DEFAULTS
 
     runtime = _runtime(device, flags, tf32)
     labels = None
     if cfg.conditional:
         def labels(n, rng):
             return torch.randint(0, 10, (n,), generator=rng, device=rng.device).to(device)
-    step = _step(G, D, loss=make_loss_for(cfg), lr=cfg.lr, betas=cfg.betas, opt=LOSS_DEFAULTS[cfg.loss].optimizer,
+    objective = objective_of(cfg)
+    if cfg.conditional:  # as image.task builds it
+        objective = ACGAN(objective, scale_d=cfg.acgan_scale, scale_g=cfg.acgan_scale_g)
+    step = _step(G, D, objective=objective, lr=cfg.lr, betas=cfg.betas, opt=LOSS_DEFAULTS[cfg.loss].optimizer,
                  seed=cfg.seed + 1, runtime=runtime, sample_labels=labels)
     return _built(step, runtime, real, n_critic=cfg.critic_iters, gen_batch=cfg.batch_size * cfg.gen_batch_multiple,
                   conditional=cfg.conditional)

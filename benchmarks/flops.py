@@ -13,7 +13,7 @@ forward pass costs f, its input gradient f and its weight gradient f:
     critic    d = f(inp: V→DIM, k=1) + 2·blocks·f(DIM→DIM, k) + f(fc: L·DIM→1)
     generator g = f(fc: z→L·DIM) + 2·blocks·f(DIM→DIM, k) + f(out: DIM→V, k=1)
 
-One critic step on B real and B fake examples, as seqgan_gp's step runs it (seqgan_gp.step):
+One critic step on B real and B fake examples, as seqgan_gp's step runs it (seqgan_gp.steps):
 
     fakes, G forward without gradients                               g
     D forward over the interpolates x̂                               d

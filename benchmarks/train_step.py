@@ -6,7 +6,7 @@ counts iterations. The paper's 1-D ResNet language GAN trains on random token id
 
 * ``baseline``: the step of the common PyTorch port of the paper (benchmarks/port.py): host numpy
   one-hot batches, three critic passes with three backward calls, PyTorch's default Adam;
-* ``eager``: seqgan_gp's step (seqgan_gp.step): one-hot on the device, the critic over cat(real,
+* ``eager``: seqgan_gp's step (seqgan_gp.steps): one-hot on the device, the critic over cat(real,
   fake) and over x̂, one backward, fused Adam, no host syncs;
 * ``compile``, ``bf16``, ``cuda-graphs`` and combinations such as ``bf16+cuda-graphs``: the same step
   under ``--compile``, ``--amp bf16`` and ``--cuda-graphs``.

@@ -23,50 +23,40 @@ from dataclasses import dataclass, replace
 from typing import Optional
 
 from image.models import CONDITIONAL_MODELS, MODELS, RESOLUTION
-from seqgan_gp.configfile import (
-    check_at_least_one,
-    check_optimizer,
-    check_zero_or_more,
-    config_from_dict,
-)
+from seqgan_gp.config import GANConfig
+from seqgan_gp.configfile import check_at_least_one, check_zero_or_more
 from seqgan_gp.errors import UserError
-from seqgan_gp.losses import LOSS_DEFAULTS
 
+KIND = "image"  # config.json's and checkpoints' kind; trained by train-image
 DATASETS = ("embedded", "cifar10", "lsun", "folder", "fashion-mnist")
 
 
 @dataclass(frozen=True)
-class ImageConfig:
+class ImageConfig(GANConfig):
+    """An image run: the shared schedule and adversarial settings (seqgan_gp.config), the model, the
+    dataset and the AC-GAN weights."""
+
     model: str = "cifar-resnet"  # one of image.models.MODELS
     dataset: str = "embedded"  # embedded | cifar10 | lsun | folder | fashion-mnist
     data_dir: Optional[str] = None  # where the dataset lives (fashion-mnist: Debian's folder by default)
     conditional: bool = False  # AC-GAN with class-conditional BN (cifar-resnet; paper's 8.42 IS run)
     dim: int = 128  # width of the networks (paper: 128 CIFAR models, 64 the 64x64 family, 64 MNIST)
     z_dim: int = 128  # noise dimension (paper: 128)
-    iters: int = 100_000  # generator iterations (paper: 100,000 ResNet CIFAR; 200,000 the others)
-    batch_size: int = 64  # real images per critic step (paper: 64; MNIST 50)
     gen_batch_multiple: int = 2  # generator batch = this x batch_size (paper: GEN_BS_MULTIPLE 2 ResNet CIFAR, else 1)
-    critic_iters: int = 5  # critic steps per generator step (paper: 5)
-    loss: str = "wgan-gp"  # wgan-gp | wgan-gp-one-sided | wgan | dcgan | lsgan
-    lambda_gp: float = 10.0  # gradient penalty weight λ (paper: 10)
-    clip: float = 0.01  # weight clipping bound for --loss wgan (paper: 0.01)
-    lr: float = 2e-4  # Adam learning rate (paper: 2e-4 ResNet CIFAR, 1e-4 the others)
-    betas: tuple[float, float] = (0.0, 0.9)  # Adam (β1, β2) (paper: (0, 0.9) ResNets, (0.5, 0.9) DCGAN/MNIST)
-    lr_decay: bool = True  # linear decay to 0 over --iters (paper: ResNet CIFAR only)
     acgan_scale: float = 1.0  # weight of the critic's class cross-entropy on real images (paper: 1.0)
     acgan_scale_g: float = 0.1  # weight of the generator's class cross-entropy (paper: 0.1)
     dequantize: bool = True  # x/256 + U[0, 1/128) instead of x/255 (paper: ResNet CIFAR only)
     max_examples: int = 0  # images used from the dataset (0: all)
     embedded_size: int = 50_000  # images of the embedded dataset (generated on demand)
     sample_grid: int = 100  # samples in each PNG grid (paper: 100 ResNet CIFAR, 128 DCGAN/MNIST, 64 64x64)
-    seed: int = 0  # seeds weights, noise, ε, dequantisation and batch order
-    log_every: int = 10  # iterations between metrics records
-    sample_every: int = 100  # iterations between sample grids (paper: 100; 200 for 64x64)
-    eval_every: int = 1000  # iterations between SWD / MS-SSIM (and IS / FID) evaluations (paper IS: 1000)
     eval_samples: int = 2048  # generated (and real) images per evaluation (published SWD: 16,384)
     inception_weights: Optional[str] = None  # TorchScript Inception file for IS / FID (none: skipped)
-    checkpoint_every: int = 1000  # iterations between checkpoints (always one at the end)
-    keep_checkpoints: int = 3  # newest checkpoints kept
+    # the shared settings where the ResNet CIFAR model's paper values differ from the defaults
+    iters: int = 100_000  # generator iterations (paper: 100,000 ResNet CIFAR; 200,000 the others)
+    lr: float = 2e-4  # Adam learning rate (paper: 2e-4 ResNet CIFAR, 1e-4 the others)
+    betas: tuple[float, float] = (0.0, 0.9)  # Adam (β1, β2) (paper: (0, 0.9) ResNets, (0.5, 0.9) DCGAN/MNIST)
+    lr_decay: bool = True  # linear decay to 0 over --iters (paper: ResNet CIFAR only)
+    eval_every: int = 1000  # iterations between SWD / MS-SSIM (and IS / FID) evaluations (paper IS: 1000)
 
     @property
     def resolution(self) -> int:
@@ -82,6 +72,7 @@ class ImageConfig:
         return self.model == "mnist"
 
     def __post_init__(self):
+        super().__post_init__()
         if self.model not in MODELS:
             raise UserError(f"--model {self.model}: unknown model; choose one of {', '.join(MODELS)}")
         if self.dataset not in DATASETS:
@@ -92,21 +83,14 @@ class ImageConfig:
         if self.conditional and self.dataset in ("lsun", "folder"):
             raise UserError(f"--conditional: the {self.dataset} dataset has no class labels; use cifar10, "
                             f"fashion-mnist or embedded, or drop --conditional")
-        check_at_least_one(self, ["dim", "z_dim", "iters", "batch_size", "gen_batch_multiple", "critic_iters",
-                                  "embedded_size", "sample_grid", "log_every", "eval_samples"])
-        check_zero_or_more(self, ["sample_every", "eval_every", "checkpoint_every", "keep_checkpoints"])
+        check_at_least_one(self, ["dim", "z_dim", "gen_batch_multiple", "embedded_size", "sample_grid", "eval_samples"])
         check_zero_or_more(self, ["max_examples"], zero="all")
         if self.eval_samples < 2:
             raise UserError(f"--eval-samples {self.eval_samples}: MS-SSIM needs at least one pair of samples; "
                             f"pass --eval-samples 2 or more")
-        check_optimizer(self, lambda_gp="10 (the paper's)", lr="1e-4", betas="0,0.9 (the paper's ResNets)")
         if self.acgan_scale < 0 or self.acgan_scale_g < 0:
             raise UserError(f"--acgan-scale {self.acgan_scale:g} / --acgan-scale-g {self.acgan_scale_g:g}: must be "
                             f"0 or more; pass e.g. --acgan-scale 1.0 --acgan-scale-g 0.1 (the paper's)")
-
-    @classmethod
-    def from_dict(cls, doc: dict, source: str) -> "ImageConfig":
-        return config_from_dict(cls, doc, source)
 
 
 _CIFAR_DCGAN = dict(dim=128, iters=200_000, batch_size=64, gen_batch_multiple=1, lr=1e-4, betas=(0.5, 0.9),
@@ -147,15 +131,3 @@ def paper_config(model: str, preset: str = "paper") -> ImageConfig:
     if preset not in PRESETS:
         raise UserError(f"--preset {preset}: unknown preset; choose one of {', '.join(PRESETS)}")
     return replace(PAPER[model], **PRESETS[preset])
-
-
-def with_overrides(base: ImageConfig, **overrides) -> ImageConfig:
-    """``base`` with every non-None override applied; a loss other than the base's brings that loss's
-    paper optimizer defaults (learning rate, betas, critic steps) unless given explicitly."""
-    given = {k: v for k, v in overrides.items() if v is not None}
-    loss = given.get("loss", base.loss)
-    defaults = LOSS_DEFAULTS.get(loss)
-    if defaults is not None and loss != base.loss:
-        implied = {"lr": defaults.lr, "betas": defaults.betas, "critic_iters": defaults.n_critic}
-        given = {**{k: v for k, v in implied.items() if v is not None}, **given}
-    return replace(base, **given)

@@ -1,22 +1,76 @@
-"""``evaluate`` for image checkpoints: SWD and MS-SSIM (the published WGAN-GP 128 protocol), and IS /
-FID when a local Inception network is given; a rich table and a metrics.json document."""
+"""Image metrics of a generator: what training logs every ``--eval-every`` and ``evaluate`` reports.
+
+SWD x1e3 per Laplacian level and MS-SSIM of sample pairs (the published WGAN-GP 128 protocol), and
+IS / FID when a local Inception network is given; for a checkpoint, a metrics.json document (the
+command line renders it as a table).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import torch
 from rich.console import Console
-from rich.table import Table
 
-from image.data import open_source
-from image.metrics.inception import InceptionNet
+from image.config import ImageConfig
+from image.data import ImageSource, open_source, to_unit_range
+from image.data.batches import scale_pixels
+from image.metrics import ms_ssim_of_samples, swd
+from image.metrics.inception import InceptionNet, fid, inception_score
 from image.metrics.swd import DIRECTIONS, NHOOD, PER_IMAGE, REPEATS, swd_resolutions
-from image.train import ImageEvaluator, load_image_generator
+from image.sampling import generate, load_image_generator
 from seqgan_gp.errors import UserError
 from seqgan_gp.provenance import versions
 from seqgan_gp.rundir import resolve_checkpoint
+
+def real_images(source: ImageSource, n: int, resolution: int, *, seed: int = 1234) -> torch.Tensor:
+    """``n`` real images (a fixed random subset) as uint8 (n, C, R, R); repeats when the set is smaller."""
+    rng = np.random.default_rng(seed)
+    idx = rng.permutation(source.n)[:n] if n <= source.n else rng.integers(0, source.n, size=n)
+    out = [source.read(np.sort(idx[i : i + 256]), resolution) for i in range(0, n, 256)]
+    return torch.from_numpy(np.concatenate(out))
+
+
+def as_signed(images: torch.Tensor, unit_range: bool) -> torch.Tensor:
+    """Model output → [−1, 1] (the range SWD is computed in, whatever the model's)."""
+    return images * 2 - 1 if unit_range else images
+
+
+class ImageEvaluator:
+    """SWD (x1e3 per pyramid level and average) of ``eval_samples`` generated vs as many real images,
+    MS-SSIM over pairs of the generated images, and with an Inception network IS and FID."""
+
+    def __init__(self, cfg: ImageConfig, G, source: Optional[ImageSource], *, n: int,
+                 inception: Optional[InceptionNet] = None, seed: int = 0):
+        self.cfg, self.G, self.n, self.inception, self.seed = cfg, G, n, inception, seed
+        self.labels_for = None
+        self.real_u8 = real_images(source, n, cfg.resolution) if source is not None else None
+        self.real = None if self.real_u8 is None else torch.from_numpy(scale_pixels(self.real_u8.numpy(), "255"))
+        self.real_features = None
+        if inception is not None and self.real_u8 is not None:
+            self.real_features = inception.features(self.real_u8)
+        self.n_classes = source.n_classes if source is not None else 0
+
+    def __call__(self, iteration: int) -> dict:
+        labels = None
+        if self.cfg.conditional:
+            labels = torch.randint(0, self.n_classes, (self.n,), generator=torch.Generator().manual_seed(self.seed + 11))
+        fake = generate(self.G, self.n, seed=self.seed + 7, labels=labels)
+        out: dict = {}
+        if self.real is not None:
+            out.update(swd(self.real, as_signed(fake, self.cfg.unit_range), seed=self.seed))
+        unit = to_unit_range(fake, self.cfg.unit_range)
+        out["ms_ssim"] = ms_ssim_of_samples(unit)
+        if self.inception is not None:
+            u8 = (unit * 255.99).to(torch.uint8)  # tflib: (x+1)·255.99/2
+            if self.n >= 10:
+                out["is"], out["is_std"] = inception_score(self.inception.probabilities(u8))
+            if self.real_features is not None:
+                out["fid"] = fid(self.real_features, self.inception.features(u8))
+        return out
+
 
 DESCRIPTIONS = {
     "swd": "SWD x1e3 at the {n} px Laplacian level (lower: closer to the data)",
@@ -69,14 +123,3 @@ def evaluate_image(target: Path, *, n: int, seed: int, device: torch.device, con
                                f"FID vs {n} training images" if inception else None),
         "versions": versions(("seqgan_gp", "numpy", "torch", "pillow")), "notes": notes,
     }
-
-
-def metrics_table(doc: dict) -> Table:
-    table = Table(title=f"{doc['kind']} metrics: {doc['samples']} samples of {Path(doc['checkpoint']).name} "
-                        f"(iteration {doc.get('iteration')}, {doc.get('model')} on {doc.get('dataset')})")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    table.add_column("meaning")
-    for name, value in doc["metrics"].items():
-        table.add_row(name, "—" if value is None else f"{value:.4f}", describe(name))
-    return table

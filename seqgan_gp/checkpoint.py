@@ -2,21 +2,21 @@
 
 A checkpoint file holds
 
-* the tensors: ``G.*`` and ``D.*`` (module weights), ``opt_G.*`` and ``opt_D.*`` (optimizer state),
-  ``rng.*`` (random generator states, as uint8 tensors);
+* tensors: module weights under their module's name (``G.*``, ``D.*``), optimizer state under
+  ``opt_`` and the name (``opt_G.*``, ``opt_D.*``), random generator states (``rng.*``, uint8);
 * the metadata under the key ``seqgan_gp``: a JSON document with ``format``, ``version``, ``kind``
-  (text, image, toy), the iteration, the full configuration, the tokenizer (text runs), the
-  optimizers' parameter groups and the batch source's position.
+  (text, image, toy), the iteration, the full configuration, what the task adds (the tokenizer of
+  a text run, a dataset's fingerprint), the optimizers' parameter groups and the batch source's
+  position.
 
-Writes are atomic: the bytes go to a temporary file in the same directory, are flushed and
-fsynced, then renamed over the target, so a crash mid-write leaves the previous file intact.
+Writes are atomic (seqgan_gp.atomic). What a checkpoint of a training run holds, and how it is
+restored into networks and optimizers, is seqgan_gp.state's business; this module reads and writes
+the files and turns every way a file can be wrong into a UserError naming it.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,57 +25,12 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
+from seqgan_gp.atomic import atomic_write_bytes
 from seqgan_gp.errors import UserError
+from seqgan_gp.messages import with_article
 
 FORMAT = "seqgan_gp"
 VERSION = 1
-
-
-def _new_file_mode() -> int:
-    """The permissions ``open()`` gives a new file (0o666 less the umask); mkstemp's are 0o600."""
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-_FILE_MODE = _new_file_mode()  # read once at import, before any thread creates files
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temp file in the same dir, fsync, rename).
-
-    The temporary file is named ``.{name}.XXXXXXXX.tmp``; a process killed mid-write leaves it
-    behind, and resuming the run deletes it (seqgan_gp.rundir). The file gets the permissions a
-    plain write would, so a run shared through a group stays readable.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        if hasattr(os, "fchmod"):
-            os.fchmod(fd, _FILE_MODE)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    try:  # make the rename itself durable
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 # -- optimizer state <-> flat tensors + JSON ---------------------------------------------------
@@ -197,11 +152,6 @@ def load_checkpoint(path: Path, *, kind: str | None = None) -> tuple[dict[str, t
         raise UserError(f"{path}: this is {with_article(found)} checkpoint, but the command needs {with_article(kind)} "
                         f"checkpoint; pass {with_article(kind)} run directory or checkpoint")
     return tensors, meta
-
-
-def with_article(word: str) -> str:
-    """``"an image"``, ``"a text"``: for messages that name a kind of run or checkpoint."""
-    return f"{'an' if word[:1] in tuple('aeiou') else 'a'} {word}"
 
 
 def rng_state_tensor(gen: torch.Generator) -> torch.Tensor:

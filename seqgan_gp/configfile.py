@@ -1,4 +1,4 @@
-"""Checks shared by the run configurations (text, image, toy): flag ranges and config.json documents.
+"""Checks shared by the run configurations: flag ranges and config.json documents.
 
 A configuration dataclass validates its fields in ``__post_init__`` with the helpers below, so a
 flag out of range gives the same kind of message everywhere: the flag, the value, the rule and
@@ -15,14 +15,10 @@ import typing
 from typing import Any
 
 from seqgan_gp.errors import UserError
-from seqgan_gp.losses import LOSSES
+from seqgan_gp.messages import flag
 
 UNIONS = (typing.Union, types.UnionType)  # Optional[str] and str | None
-
-
-def flag(name: str) -> str:
-    """The CLI flag of a config field, for error messages."""
-    return "--" + name.replace("_", "-")
+RENAMED = {"plot_every": "sample_every"}  # fields of older config.json files and their names now
 
 
 def check_at_least_one(cfg, names: list[str]) -> None:
@@ -33,27 +29,12 @@ def check_at_least_one(cfg, names: list[str]) -> None:
                             f"pass {flag(name)} 1 or more")
 
 
-def check_zero_or_more(cfg, names: list[str], zero: str = "never") -> None:
+def check_zero_or_more(cfg, names: list[str], zero: str) -> None:
+    """Whole numbers of 0 or more; ``zero`` says what 0 means."""
     for name in names:
         value = getattr(cfg, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise UserError(f"{flag(name)} {value}: must be 0 ({zero}) or more; pass {flag(name)} 0 or more")
-
-
-def check_optimizer(cfg, *, lambda_gp: str, lr: str, betas: str) -> None:
-    """--loss, --lambda-gp, --clip, --lr and --betas; the fix quotes the given (paper) values."""
-    if cfg.loss not in LOSSES:
-        raise UserError(f"--loss {cfg.loss}: unknown loss; choose one of {', '.join(LOSSES)}")
-    if not cfg.lambda_gp > 0:
-        raise UserError(f"--lambda-gp {cfg.lambda_gp:g}: the penalty weight must be positive; "
-                        f"pass e.g. --lambda-gp {lambda_gp}")
-    if not cfg.clip > 0:
-        raise UserError(f"--clip {cfg.clip:g}: the clipping bound must be positive; pass e.g. --clip 0.01 (the paper's)")
-    if not cfg.lr > 0:
-        raise UserError(f"--lr {cfg.lr:g}: the learning rate must be positive; pass e.g. --lr {lr}")
-    b1, b2 = cfg.betas
-    if not (0 <= b1 < 1 and 0 <= b2 < 1):
-        raise UserError(f"--betas {b1:g},{b2:g}: Adam's betas must lie in [0, 1); pass e.g. --betas {betas}")
 
 
 def _describe(kind) -> str:
@@ -106,6 +87,10 @@ def config_from_dict(cls, doc, source: str):
     hints = typing.get_type_hints(cls)
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(doc) - known)
+    renamed = [f"{old!r} is now {RENAMED[old]!r}" for old in unknown if RENAMED.get(old) in known]
+    if renamed:
+        raise UserError(f"{source}: written by an older seqgan_gp: configuration field {', '.join(renamed)}; "
+                        f"rename it in {source} to resume the run, or start a new run")
     if unknown:
         raise UserError(f"{source}: unknown configuration fields {unknown} (written by another version of "
                         f"seqgan_gp or edited by hand); remove them or {fix}")

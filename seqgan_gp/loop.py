@@ -1,13 +1,19 @@
-"""The one adversarial training loop, shared by text, image and toy models.
+"""The training loop: one adversarial iteration, repeated, with the periodic work around it.
 
 Algorithm 1 of Gulrajani et al. (2017): every generator iteration first takes ``n_critic`` critic
-steps, each on a fresh real batch and fresh fakes, then one generator step. Text, image and toy
-runs differ only in what is passed in: the networks, the batch source, the loss and the periodic
-callbacks. How a step executes (eager, ``--compile``, CUDA graphs, bf16, data-parallel ranks) is
-the :class:`seqgan_gp.step.Runtime`'s business (:mod:`seqgan_gp.step`). The hot loop makes no host
-synchronisation: statistics stay on the device and are read once per ``log_every`` iterations;
-that read is also where non-finite losses and weights are caught (:class:`NonFinite`), and weights
-are checked again before each checkpoint, so no checkpoint ever holds a NaN.
+steps, each on a fresh real batch and fresh fakes, then one generator step
+(:class:`AdversarialIteration`). Text, image and toy runs differ only in what they pass in: the
+networks, the batch source, the objective and the periodic callbacks. :func:`train_loop` runs any
+iteration of that kind (a later maximum-likelihood task supplies a teacher-forced step instead) and
+owns what every kind shares: the learning-rate decay, the metrics record every ``log_every``
+iterations, samples, evaluations and checkpoints at their intervals, the non-finite checks and the
+stop flag.
+
+How a step executes (eager, ``--compile``, CUDA graphs, bf16, data-parallel ranks) is the step's
+business (:mod:`seqgan_gp.steps`). The hot loop makes no host synchronisation: statistics stay on
+the device and are read once per ``log_every`` iterations; that read is also where non-finite
+losses and weights are caught (:class:`seqgan_gp.faults.NonFinite`), and weights are checked again
+before each checkpoint, so no checkpoint ever holds a NaN.
 """
 
 from __future__ import annotations
@@ -15,24 +21,46 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Optional, Protocol
 
 import torch
 
-from seqgan_gp.step import Runtime, RuntimeOptions, make_step, resolve_runtime
+from seqgan_gp.config import TrainConfig
+from seqgan_gp.distributed import SINGLE, DistContext
+from seqgan_gp.faults import NonFinite, check_weights
+from seqgan_gp.state import BatchSource, TrainState
+from seqgan_gp.steps import AdversarialStep
+
+
+class Iteration(Protocol):
+    """One iteration of training: its steps, returning each step's statistics (tensors on the device)."""
+
+    def __call__(self) -> list[dict[str, torch.Tensor]]: ...
+
+
+def _split(batch):
+    """``(real, labels)`` from a batch source's item: a tensor, or a tuple for conditional models."""
+    return batch if isinstance(batch, tuple) else (batch, None)
 
 
 @dataclass
-class LoopConfig:
-    iters: int  # generator iterations to reach (paper: 200,000 for text)
-    n_critic: int  # critic steps per generator step (paper text: 10; images: 5)
-    batch_size: int  # examples per critic step (paper: 64)
-    gen_batch_size: Optional[int] = None  # examples per generator step (default: batch_size)
-    lr_decay: bool = False  # linear decay of the learning rate to 0 at `iters` (paper's ResNet CIFAR)
-    log_every: int = 10  # iterations between metrics records
-    sample_every: int = 100  # iterations between sample dumps (0: never)
-    eval_every: int = 100  # iterations between evaluations (0: never)
-    checkpoint_every: int = 1000  # iterations between checkpoints (0: only at the end)
+class AdversarialIteration:
+    """One generator iteration of Algorithm 1."""
+
+    step: AdversarialStep
+    batches: BatchSource
+    n_critic: int  # critic steps per generator step (paper: 5; language model 10)
+    gen_batch: int  # examples per generator step
+
+    def __call__(self) -> list[dict[str, torch.Tensor]]:
+        stats = []
+        # (1) update the critic n_critic times, each on a fresh real batch and fresh fakes
+        for _ in range(self.n_critic):
+            real, labels = _split(self.batches.next())
+            stats.append(self.step.critic(real, labels))
+        # (2) update the generator once; the critic's weights are frozen for this step
+        stats.append(self.step.generator(self.gen_batch, conditional=labels is not None))
+        return stats
 
 
 @dataclass
@@ -41,59 +69,31 @@ class Callbacks:
 
     log: Callable[[dict], None] = lambda record: None  # metrics record (a dict of floats)
     sample: Optional[Callable[[int], None]] = None  # write samples at an iteration
-    evaluate: Optional[Callable[[int], dict]] = None  # metrics of the generator at an iteration
+    evaluate: Optional[Callable[[int], dict]] = None  # metrics of the model at an iteration
     checkpoint: Optional[Callable[[int], None]] = None  # save everything at an iteration
-    should_stop: Callable[[], bool] = lambda: False  # checked after every generator iteration
+    should_stop: Callable[[], bool] = lambda: False  # checked after every iteration
     on_iteration: Callable[[int], None] = lambda it: None  # progress display
 
 
-def _due(iteration: int, every: int, last: int) -> bool:
+def due(iteration: int, every: int, last: int) -> bool:
+    """Every ``every`` iterations and at the last one; ``every`` 0: only at the last one."""
     return iteration == last or (every > 0 and iteration % every == 0)
 
 
-class NonFinite(Exception):
-    """A loss statistic or a weight stopped being finite; raised at a log interval or before a checkpoint."""
+def train_loop(*, state: TrainState, iteration: Iteration, schedule: TrainConfig, start: int = 0,
+               callbacks: Callbacks = Callbacks(), dist: DistContext = SINGLE) -> int:
+    """Train from iteration ``start`` to ``schedule.iters``; returns the last completed iteration.
 
-    def __init__(self, iteration: int, what: str, value: float):
-        super().__init__(f"iteration {iteration}: {what} is {value}")
-        self.iteration, self.what, self.value = iteration, what, value
-
-
-def nonfinite_weights(*modules: torch.nn.Module) -> Optional[str]:
-    """The name of the first module with a NaN or infinite parameter, else None (one host sync)."""
-    for name, module in zip("GD", modules):
-        sums = [p.detach().float().sum() for p in module.parameters()]  # inf - inf and nan stay non-finite
-        if sums and not bool(torch.isfinite(torch.stack(sums).sum())):
-            return name
-    return None
-
-
-def _split(batch):
-    """``(real, labels)`` from a batch source's item: a tensor, or a tuple for conditional models."""
-    return batch if isinstance(batch, tuple) else (batch, None)
-
-
-def train(*, G: torch.nn.Module, D: torch.nn.Module, g_opt: torch.optim.Optimizer,
-          d_opt: torch.optim.Optimizer, batches, loss, z_dim: int, rng: torch.Generator,
-          cfg: LoopConfig, start: int = 0, callbacks: Callbacks = Callbacks(),
-          runtime: Optional[Runtime] = None) -> int:
-    """Train from iteration ``start`` to ``cfg.iters``; returns the last completed iteration.
-
-    ``batches.next()`` returns a real batch on the device, or ``(batch, labels)`` for conditional
-    models, in which case ``G(z, labels)`` is called and the loss receives ``labels=``;
-    ``batches.sample_labels(n, rng)`` draws labels for the generator step.
-    ``loss`` has ``critic_loss(D, real, fake, rng=...)``, ``generator_loss(D, fake)`` and
-    ``after_critic_step(D)`` (see :mod:`seqgan_gp.losses`). ``rng`` drives z and ε.
-    ``runtime`` (default: eager float32, one process) says how the steps execute.
+    ``iteration()`` runs one iteration's steps on ``state``'s networks; the loop decays every
+    optimizer's learning rate with ``schedule.lr_decay``, records the mean statistics every
+    ``schedule.log_every`` iterations (averaged over data-parallel ranks) and calls the periodic
+    callbacks at their intervals; a fresh run (``start`` 0) records iteration 0 first.
     """
-    runtime = runtime or resolve_runtime(RuntimeOptions(), next(G.parameters()).device)
-    step = make_step(G=G, D=D, g_opt=g_opt, d_opt=d_opt, loss=loss, z_dim=z_dim, rng=rng, runtime=runtime,
-                     sample_labels=getattr(batches, "sample_labels", None))
-    dist = runtime.dist
-    gen_batch = cfg.gen_batch_size or cfg.batch_size
-    for opt in (g_opt, d_opt):  # the decay's base: kept in the optimizer state, so a resumed run decays alike
+    optimizers = list(state.optimizers.values())
+    for opt in optimizers:  # the decay's base: kept in the optimizer state, so a resumed run decays alike
         for group in opt.param_groups:
             group.setdefault("initial_lr", group["lr"])
+    last = schedule.iters
     sums: dict[str, torch.Tensor] = {}
     counts: dict[str, int] = {}
 
@@ -102,8 +102,8 @@ def train(*, G: torch.nn.Module, D: torch.nn.Module, g_opt: torch.optim.Optimize
             sums[k] = sums[k] + v if k in sums else v.clone()
             counts[k] = counts.get(k, 0) + 1
 
-    def periodic(iteration: int, elapsed: float, done_iters: int) -> None:
-        record: dict = {"iteration": iteration}
+    def periodic(it: int, elapsed: float, done_iters: int) -> None:
+        record: dict = {"iteration": it}
         if sums:
             keys = list(sums)
             means = dist.mean(torch.stack([sums[k].float() / counts[k] for k in keys]))  # over ranks too
@@ -111,54 +111,45 @@ def train(*, G: torch.nn.Module, D: torch.nn.Module, g_opt: torch.optim.Optimize
             sums.clear(), counts.clear()
             for k in keys:  # a NaN or inf in any step of the interval shows in its mean
                 if not math.isfinite(record[k]):
-                    raise NonFinite(iteration, f"the mean {k}", record[k])
-            check_weights(iteration)
+                    raise NonFinite(it, f"the mean {k}", record[k])
+            check_weights(state.modules, it)
         if done_iters:
             record["sec_per_iter"] = elapsed / done_iters
             record["it_per_s"] = done_iters / elapsed if elapsed > 0 else math.inf
-            record["lr"] = g_opt.param_groups[0]["lr"]
-        if callbacks.evaluate and _due(iteration, cfg.eval_every, cfg.iters):
-            record.update(callbacks.evaluate(iteration))
-        if callbacks.sample and _due(iteration, cfg.sample_every, cfg.iters):
-            callbacks.sample(iteration)
+            record["lr"] = state.lr
+        if callbacks.evaluate and due(it, schedule.eval_every, last):
+            record.update(callbacks.evaluate(it))
+        if callbacks.sample and due(it, schedule.sample_every, last):
+            callbacks.sample(it)
         callbacks.log(record)
 
-    def check_weights(iteration: int) -> None:
-        bad = nonfinite_weights(G, D)
-        if bad:
-            raise NonFinite(iteration, f"a weight of {bad}", math.nan)
-
     if start == 0:
-        periodic(0, 0.0, 0)  # the untrained generator's figures, for "start vs end"
+        periodic(0, 0.0, 0)  # the untrained model's figures, for "start vs end"
 
     t_last, it_last = time.perf_counter(), start
-    iteration = start
-    while iteration < cfg.iters:
-        iteration += 1
-        if cfg.lr_decay:
-            frac = max(0.0, 1.0 - (iteration - 1) / cfg.iters)
-            for opt in (g_opt, d_opt):
+    it = start
+    while it < last:
+        it += 1
+        if schedule.lr_decay:
+            frac = max(0.0, 1.0 - (it - 1) / last)
+            for opt in optimizers:
                 for group in opt.param_groups:
                     group["lr"] = group["initial_lr"] * frac
 
-        # (1) update the critic n_critic times, each on a fresh real batch and fresh fakes
-        for _ in range(cfg.n_critic):
-            real, labels = _split(batches.next())
-            accumulate(step.critic(real, labels))
+        # (1) + (2): the iteration's steps (adversarial: n_critic critic steps, then a generator step)
+        for stats in iteration():
+            accumulate(stats)
 
-        # (2) update the generator once; the critic's weights are frozen for this step
-        accumulate(step.generator(gen_batch, conditional=labels is not None))
-
-        # (3) periodic work: log, sample, evaluate, checkpoint
-        callbacks.on_iteration(iteration)
+        # (3) periodic work: log, evaluate, sample, checkpoint
+        callbacks.on_iteration(it)
         stop = dist.any(callbacks.should_stop())  # every rank stops at the same iteration
-        if _due(iteration, cfg.log_every, cfg.iters) or stop:
+        if due(it, schedule.log_every, last) or stop:
             now = time.perf_counter()
-            periodic(iteration, now - t_last, iteration - it_last)
-            t_last, it_last = time.perf_counter(), iteration
-        if callbacks.checkpoint and (_due(iteration, cfg.checkpoint_every, cfg.iters) or stop):
-            check_weights(iteration)  # only finite weights reach a checkpoint: the newest one is always good
-            callbacks.checkpoint(iteration)
+            periodic(it, now - t_last, it - it_last)
+            t_last, it_last = time.perf_counter(), it
+        if callbacks.checkpoint and (due(it, schedule.checkpoint_every, last) or stop):
+            check_weights(state.modules, it)  # only finite weights reach a checkpoint: the newest one is always good
+            callbacks.checkpoint(it)
         if stop:
             break
-    return iteration
+    return it

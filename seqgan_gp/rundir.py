@@ -7,7 +7,7 @@ Layout::
       metrics.jsonl         one JSON record per logged iteration
       samples/              decoded samples (text) or PNG grids (image) every --sample-every
       checkpoints/          checkpoint_<iteration>.safetensors, the newest --keep-checkpoints kept
-      .lock                 the process writing the run (pid, host, start time); stale locks are recovered
+      .lock                 the process writing the run (pid, host, start time; seqgan_gp.runlock)
 
 Every write that can fail for want of space or permission raises :class:`UserError` naming the
 file and the fix, so a full disk stops a run with one clear line; the checkpoint already on disk
@@ -20,12 +20,12 @@ import json
 import os
 import re
 import shutil
-import socket
-import time
 from pathlib import Path
 
-from seqgan_gp.checkpoint import atomic_write_text
+from seqgan_gp.atomic import atomic_write_text
 from seqgan_gp.errors import UserError
+from seqgan_gp.messages import option
+from seqgan_gp.runlock import take_lock
 
 CKPT_RE = re.compile(r"^checkpoint_(\d+)\.safetensors$")
 
@@ -35,54 +35,6 @@ def next_run_dir(root: Path, name: str) -> Path:
     root = Path(root)
     numbers = [int(p.name[:5]) for p in root.glob("[0-9][0-9][0-9][0-9][0-9]-*")] if root.is_dir() else []
     return root / f"{max(numbers, default=-1) + 1:05d}-{name}"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _start_time(pid: int) -> str | None:
-    """When ``pid`` started, in clock ticks since boot (Linux /proc); None where unknown."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[-1].split()  # after "pid (comm)": state is field 3, starttime field 22
-    return fields[19] if len(fields) > 19 else None
-
-
-def _lock_owner() -> dict:
-    return {"pid": os.getpid(), "host": socket.gethostname(), "start": _start_time(os.getpid())}
-
-
-def _read_owner(text: str) -> dict:
-    """The owner recorded in a lock file; a bare pid (older lock files) is accepted."""
-    try:
-        owner = json.loads(text)
-    except json.JSONDecodeError:
-        owner = None
-    if isinstance(owner, int):
-        owner = {"pid": owner}
-    return owner if isinstance(owner, dict) and isinstance(owner.get("pid"), int) else {"pid": 0}
-
-
-def _owner_alive(owner: dict) -> bool:
-    """Whether the process that wrote a lock still runs: its pid is alive and was not reused since."""
-    pid = owner["pid"]
-    if pid <= 0:
-        return False  # an empty or torn lock file: its writer died while taking it
-    if owner.get("host") not in (None, socket.gethostname()):
-        return True  # another machine on a shared disk: we cannot tell, so we do not take its run
-    if not _pid_alive(pid):
-        return False
-    start = owner.get("start")
-    return start is None or start == _start_time(pid)  # a different start time: the pid was reused
 
 
 class RunDir:
@@ -108,7 +60,7 @@ class RunDir:
             raise UserError(f"--out {path}: exists and is not a directory; choose another --out")
         if path.is_dir() and any(path.iterdir()):
             if not overwrite:
-                raise UserError(f"--out {path}: directory already holds a run; use --resume {path} to "
+                raise UserError(f"--out {path}: directory already holds a run; use {option('--resume', path)} to "
                                 f"continue it, --overwrite to replace it, or another --out")
             run = cls(path)
             run.lock()
@@ -141,43 +93,10 @@ class RunDir:
 
     # -- locking -------------------------------------------------------------------------------
     def lock(self) -> None:
-        """Take the run's lock file; refuse if a live process holds it, recover a dead one's.
-
-        The lock records pid, host name and the process's start time, so a pid reused after a crash
-        or a reboot does not keep a dead run locked. Two processes recovering the same stale lock
-        at the same instant are not told apart (the window is a few microseconds).
-        """
+        """Take the run's lock file (seqgan_gp.runlock): refuse if a live process holds it, recover a dead one's."""
         self._check_writable()
-        try:
-            try:
-                fd = os.open(self._lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                self._refuse_if_held()
-                self._lock.unlink(missing_ok=True)  # its writer is dead: recover the run
-                fd = os.open(self._lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            with os.fdopen(fd, "w") as f:
-                f.write(json.dumps(_lock_owner()))
-        except OSError as exc:
-            raise UserError(f"{self._lock}: cannot write the run's lock file ({exc.strerror}); free disk space, "
-                            f"fix permissions or choose another --out") from None
+        take_lock(self._lock, self.path)
         self._locked = True
-
-    def _refuse_if_held(self) -> None:
-        """Raise UserError if the existing lock file belongs to another live process."""
-        try:
-            owner = _read_owner(self._lock.read_text())
-            age = time.time() - self._lock.stat().st_mtime
-        except FileNotFoundError:
-            return  # released meanwhile
-        if owner["pid"] == 0 and age < 2:
-            owner = {"pid": -1}  # empty: another process created it an instant ago and is writing its pid
-        elif owner["pid"] == os.getpid() or not _owner_alive(owner):
-            return
-        who = f"pid {owner['pid']}" if owner["pid"] > 0 else "a process starting right now"
-        if owner.get("host") not in (None, socket.gethostname()):
-            who += f" on {owner['host']}"
-        raise UserError(f"{self.path}: another process ({who}) is training in this run directory; wait for it "
-                        f"or choose another --out (if that process is gone, delete {self._lock})")
 
     def unlock(self) -> None:
         self._restore_replaced()
@@ -233,7 +152,7 @@ class RunDir:
 
     def _write_failed(self, path: Path, what: str, exc: OSError) -> UserError:
         return UserError(f"{path}: could not write {what} ({exc.strerror}); free disk space or fix permissions, "
-                         f"then continue with --resume {self.path}")
+                         f"then continue with {option('--resume', self.path)}")
 
     # -- config and metrics ----------------------------------------------------------------------
     def write_config(self, config: dict) -> None:
@@ -325,8 +244,8 @@ def latest_checkpoint(run_path: Path) -> Path:
         raise UserError(f"{run_path}: not a run directory (no config.json, no checkpoints/); pass a run "
                         f"directory or a .safetensors checkpoint")
     if not found:
-        raise UserError(f"{run_path}: no checkpoints/checkpoint_*.safetensors in this run; "
-                        f"it stopped before its first checkpoint, so start it again with --out {run_path} --overwrite")
+        raise UserError(f"{run_path}: no checkpoints/checkpoint_*.safetensors in this run; it stopped before its "
+                        f"first checkpoint, so start it again with {option('--out', run_path)} --overwrite")
     return found[-1]
 
 

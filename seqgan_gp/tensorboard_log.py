@@ -2,7 +2,7 @@
 
 The ``tensorboard`` package is an optional dependency (``pip install "seqgan_gp[tensorboard]"``);
 without it, asking for TensorBoard is a :class:`UserError` that says how to install it. The logger
-is one of :func:`seqgan_gp.trainer.fit`'s ``loggers``: every numeric value of every metrics record
+is one of :func:`seqgan_gp.fit.fit`'s ``loggers``: every numeric value of every metrics record
 becomes a scalar at its iteration, in ``RUN_DIR/tensorboard/``.
 """
 

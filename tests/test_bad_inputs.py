@@ -210,7 +210,7 @@ def image_checkpoint_in_text_run(tmp, runs):
 
 RANDOM_BYTES = bytes((i * 7919 + 13) % 256 or 1 for i in range(4096))  # scrambled bytes 1..255: no NUL, no UTF-8
 TRAIN_1B = "training-monolingual.tokenized.shuffled"
-FIX_CHOICE = r"is not one of .*; see: cli(\.py)? {cmd} --help"
+FIX_CHOICE = r"is not one of .*; see: (python cli\.py|cli) {cmd} --help"
 
 CASES = {
     # corpora: missing, empty, unreadable, a directory, binary, compressed, wrong One Billion Word layout
@@ -274,7 +274,7 @@ CASES = {
     "toy-preset": Case(["train-toy", "--preset", "big"],
                        r"Invalid value for '--preset': 'big' " + FIX_CHOICE.format(cmd="train-toy")),
     "image-loss": Case(["train-image", "--preset", "tiny", "--loss", "hinge"],
-                       r"Invalid value for '--loss': 'hinge' is not one of 'wgan-gp', .*; see: cli(\.py)? train-image --help"),
+                       r"Invalid value for '--loss': 'hinge' is not one of 'wgan-gp', .*; see: (python cli\.py|cli) train-image --help"),
     "image-model": Case(["train-image", "--preset", "tiny", "--model", "biggan"],
                         r"Invalid value for '--model': 'biggan' " + FIX_CHOICE.format(cmd="train-image")),
     "image-dataset": Case(["train-image", "--preset", "tiny", "--dataset", "imagenet"],
@@ -293,12 +293,12 @@ CASES = {
                                           r"--dataset folder needs --data-dir DIR, a folder holding image files"),
     # not numbers
     "iters-abc": Case(["train-text", "--preset", "tiny", "--iters", "abc"],
-                      r"Invalid value for '--iters': 'abc' is not a valid integer; see: cli(\.py)? train-text --help",
+                      r"Invalid value for '--iters': 'abc' is not a valid integer; see: (python cli\.py|cli) train-text --help",
                       subprocess=True),
     "lr-x": Case(["train-toy", "--preset", "tiny", "--lr", "x"],
-                 r"Invalid value for '--lr': 'x' is not a valid float; see: cli(\.py)? train-toy --help"),
+                 r"Invalid value for '--lr': 'x' is not a valid float; see: (python cli\.py|cli) train-toy --help"),
     "betas-one-number": Case(["train-image", "--preset", "tiny", "--betas", "0.5"],
-                             r"Invalid value for '--betas': '0\.5' is not two numbers like 0\.5,0\.9; see: cli(\.py)? "
+                             r"Invalid value for '--betas': '0\.5' is not two numbers like 0\.5,0\.9; see: (python cli\.py|cli) "
                              r"train-image --help"),
     # checkpoints that are not ours or not whole
     "checkpoint-truncated": Case(["sample", "{tmp}/trunc.safetensors"],

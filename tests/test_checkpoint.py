@@ -11,15 +11,16 @@ from safetensors.torch import load_file, save_file
 from seqgan_gp import checkpoint as ck
 from seqgan_gp.errors import UserError
 from seqgan_gp.text.config import PRESETS
-from seqgan_gp.text.train import train_text
+from seqgan_gp.runner import run_task
+from seqgan_gp.text.task import TextTask
 
 QUIET = Console(quiet=True)
 
 
 def run_tiny(out, iters, resume=None, **overrides):
-    return train_text(preset_cfg=PRESETS["tiny"], overrides={"iters": iters, **overrides},
-                      device=torch.device("cpu"), console=QUIET, out=None if resume else out,
-                      resume=resume, show_progress=False)
+    return run_task(TextTask(), base=PRESETS["tiny"], overrides={"iters": iters, **overrides},
+                    device=torch.device("cpu"), console=QUIET, out=None if resume else out,
+                    resume=resume, show_progress=False)
 
 
 def test_resumed_run_is_bit_identical_to_an_uninterrupted_one(tmp_path):

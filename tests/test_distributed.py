@@ -17,9 +17,11 @@ import torch.multiprocessing as mp
 from seqgan_gp import distributed
 from seqgan_gp.batches import EpochSampler, TokenBatches
 from seqgan_gp.errors import UserError
-from seqgan_gp.loop import Callbacks, LoopConfig, train
-from seqgan_gp.losses import WGANGP
-from seqgan_gp.step import RuntimeOptions, resolve_runtime
+from seqgan_gp.config import TrainConfig
+from seqgan_gp.gan import adversarial_trainable
+from seqgan_gp.loop import Callbacks, train_loop
+from seqgan_gp.objectives import WGANGP
+from seqgan_gp.runtime import RuntimeOptions, resolve_runtime
 from seqgan_gp.text.models import TextCritic, TextGenerator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,11 +40,13 @@ def _train(ctx, batch):
             G.fc.weight.add_(1.0), D.fc.bias.add_(1.0)
     ids = np.random.default_rng(1).integers(0, V, size=(50, L))
     records = []
-    train(G=G, D=D, g_opt=torch.optim.Adam(G.parameters(), **ADAM), d_opt=torch.optim.Adam(D.parameters(), **ADAM),
-          batches=TokenBatches(ids, V, batch, 5, torch.device("cpu"), rank=ctx.rank, world=ctx.world),
-          loss=WGANGP(), z_dim=128, rng=torch.Generator().manual_seed(6),
-          cfg=LoopConfig(iters=ITERS, n_critic=K, batch_size=batch, log_every=1, sample_every=0, eval_every=0),
-          callbacks=Callbacks(log=records.append), runtime=resolve_runtime(RuntimeOptions(), torch.device("cpu"), ctx))
+    trainable = adversarial_trainable(G=G, D=D, g_opt=torch.optim.Adam(G.parameters(), **ADAM),
+                              d_opt=torch.optim.Adam(D.parameters(), **ADAM),
+                              batches=TokenBatches(ids, V, batch, 5, torch.device("cpu"), rank=ctx.rank, world=ctx.world),
+                              rng=torch.Generator().manual_seed(6), objective=WGANGP(), n_critic=K, gen_batch=batch)
+    train_loop(state=trainable.state, iteration=trainable.iteration(resolve_runtime(RuntimeOptions(), torch.device("cpu"), ctx)),
+               schedule=TrainConfig(iters=ITERS, batch_size=batch, log_every=1), callbacks=Callbacks(log=records.append),
+               dist=ctx)
     return {"G": G.state_dict(), "D": D.state_dict(), "records": records}
 
 

@@ -17,11 +17,15 @@ import pytest
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from seqgan_gp import step as step_mod
+from seqgan_gp import steps as step_mod
 from seqgan_gp.batches import EpochSampler, TokenBatches
-from seqgan_gp.loop import Callbacks, LoopConfig, train
-from seqgan_gp.losses import WGANGP, make_optimizer
-from seqgan_gp.step import RuntimeOptions, TrainStep, resolve_runtime
+from seqgan_gp.config import TrainConfig
+from seqgan_gp.gan import adversarial_trainable
+from seqgan_gp.loop import Callbacks, train_loop
+from seqgan_gp.objectives import WGANGP
+from seqgan_gp.optimizers import make_optimizer
+from seqgan_gp.runtime import RuntimeOptions, resolve_runtime
+from seqgan_gp.steps import AdversarialStep
 from seqgan_gp.text.models import TextCritic, TextGenerator
 
 V, L, DIM, Z, B, K, SEED = 11, 8, 16, 128, 6, 3, 4
@@ -86,13 +90,13 @@ def reference_training(ids, iters, *, lambda_gp=10.0):
 def fast_training(ids, iters, options=RuntimeOptions()):
     G, D = nets()
     records = []
-    train(G=G, D=D, g_opt=torch.optim.Adam(G.parameters(), **ADAM, fused=True),
-          d_opt=torch.optim.Adam(D.parameters(), **ADAM, fused=True),
-          batches=TokenBatches(ids, V, B, SEED, torch.device("cpu")), loss=WGANGP(lambda_gp=10.0), z_dim=Z,
-          rng=torch.Generator().manual_seed(SEED + 1),
-          cfg=LoopConfig(iters=iters, n_critic=K, batch_size=B, log_every=1, sample_every=0, eval_every=0),
-          callbacks=Callbacks(log=records.append),
-          runtime=resolve_runtime(options, torch.device("cpu")))
+    trainable = adversarial_trainable(G=G, D=D, g_opt=torch.optim.Adam(G.parameters(), **ADAM, fused=True),
+                              d_opt=torch.optim.Adam(D.parameters(), **ADAM, fused=True),
+                              batches=TokenBatches(ids, V, B, SEED, torch.device("cpu")),
+                              rng=torch.Generator().manual_seed(SEED + 1), objective=WGANGP(lambda_gp=10.0),
+                              n_critic=K, gen_batch=B)
+    train_loop(state=trainable.state, iteration=trainable.iteration(resolve_runtime(options, torch.device("cpu"))),
+               schedule=TrainConfig(iters=iters, batch_size=B, log_every=1), callbacks=Callbacks(log=records.append))
     return G, D, [r for r in records if r["iteration"] > 0]
 
 
@@ -119,9 +123,9 @@ def test_fast_step_matches_the_straightforward_step():
 def test_generator_step_computes_no_critic_parameter_gradients():
     G, D = nets()
     rt = resolve_runtime(RuntimeOptions(), torch.device("cpu"))
-    step = TrainStep(G=G, D=D, g_opt=make_optimizer("adam", G.parameters(), lr=1e-4),
-                     d_opt=make_optimizer("adam", D.parameters(), lr=1e-4), loss=WGANGP(), z_dim=Z,
-                     rng=torch.Generator().manual_seed(0), runtime=rt)
+    step = AdversarialStep(G=G, D=D, g_opt=make_optimizer("adam", G.parameters(), lr=1e-4),
+                           d_opt=make_optimizer("adam", D.parameters(), lr=1e-4), objective=WGANGP(),
+                           rng=torch.Generator().manual_seed(0), runtime=rt)
     step.critic(TokenBatches(corpus(), V, B, 0, torch.device("cpu")).next())
     assert all(p.grad is not None for p in D.parameters())
     for p in D.parameters():
@@ -138,9 +142,9 @@ def test_the_step_never_reads_a_value_back_to_the_host():
     the CPU fused Adam reads its own step counters, which live on the host anyway."""
     G, D = nets()
     rt = resolve_runtime(RuntimeOptions(), torch.device("cpu"))
-    step = TrainStep(G=G, D=D, g_opt=make_optimizer("adam", G.parameters(), lr=1e-4),
-                     d_opt=make_optimizer("adam", D.parameters(), lr=1e-4), loss=WGANGP(), z_dim=Z,
-                     rng=torch.Generator().manual_seed(0), runtime=rt)
+    step = AdversarialStep(G=G, D=D, g_opt=make_optimizer("adam", G.parameters(), lr=1e-4),
+                           d_opt=make_optimizer("adam", D.parameters(), lr=1e-4), objective=WGANGP(),
+                           rng=torch.Generator().manual_seed(0), runtime=rt)
     batches = TokenBatches(corpus(), V, B, 0, torch.device("cpu"))
     step.critic(batches.next())
     with profile(activities=[ProfilerActivity.CPU]) as prof:

@@ -28,14 +28,19 @@ from conftest import ROOT
 from rich.console import Console
 
 from cli import cli
-from seqgan_gp import rundir
+from seqgan_gp import runlock
 from seqgan_gp.checkpoint import load_checkpoint
 from seqgan_gp.errors import UserError
-from seqgan_gp.losses import WGANGP
+from seqgan_gp.batches import TokenBatches
+from seqgan_gp.fit import fit
+from seqgan_gp.gan import gan_trainable
+from seqgan_gp.objectives import WGANGP
 from seqgan_gp.rundir import RunDir, list_checkpoints
-from seqgan_gp.text.config import PRESETS, with_overrides
-from seqgan_gp.text.train import build_parts, loop_config, train_text
-from seqgan_gp.trainer import fit
+from seqgan_gp.config import with_overrides
+from seqgan_gp.runner import run_task
+from seqgan_gp.text.config import PRESETS
+from seqgan_gp.text.models import build_networks
+from seqgan_gp.text.task import TextTask
 
 QUIET = Console(quiet=True)
 FAST = ["--log-every", "1", "--checkpoint-every", "1", "--eval-every", "0"]  # a record and a checkpoint every iteration
@@ -291,15 +296,18 @@ def rss_growth(tmp_path: Path, iters: int, warmup: int, hoard: bool = False) -> 
     """RSS (MB) after ``warmup`` iterations and its growth up to ``iters`` of a tiny text model that
     logs every iteration (metrics.jsonl and the progress bar) and checkpoints every 50."""
     cfg = with_overrides(PRESETS["tiny"], iters=iters, log_every=1, checkpoint_every=50, sample_every=0, eval_every=0)
+    cfg = with_overrides(cfg, keep_checkpoints=2)
     ids = np.random.default_rng(0).integers(0, 30, size=(2000, cfg.seq_len)).astype(np.int32)
-    parts = build_parts(cfg, ids, 30, torch.device("cpu"))
-    if hoard:
-        parts.loss = HoardingWGANGP(lambda_gp=cfg.lambda_gp)
+    cpu = torch.device("cpu")
+    torch.manual_seed(cfg.seed)
+    G, D = build_networks(cfg, 30, cpu)
+    trainable = gan_trainable(cfg, G, D, TokenBatches(ids, 30, cfg.batch_size, cfg.seed, cpu), cpu,
+                      objective=HoardingWGANGP(lambda_gp=cfg.lambda_gp) if hoard else None)
     seen = {}
     run = RunDir.create(tmp_path / ("hoard" if hoard else "clean"))
     try:
-        fit(run=run, parts=parts, loop_cfg=loop_config(cfg), kind="text", meta={}, console=QUIET,
-            keep_checkpoints=2, show_progress=True, loggers=[lambda r: seen.__setitem__(r["iteration"], rss_mb())])
+        fit(run=run, trainable=trainable, schedule=cfg, kind="text", meta={}, console=QUIET,
+            show_progress=True, loggers=[lambda r: seen.__setitem__(r["iteration"], rss_mb())])
     finally:
         run.unlock()
     at_warmup = float(np.median([seen[i] for i in range(warmup - 10, warmup + 1)]))
@@ -386,9 +394,9 @@ def test_a_failed_metrics_append_stops_with_the_path_and_the_fix(tmp_path, env, 
     run = tmp_path / "run"
 
     def train(resume=None):
-        return train_text(preset_cfg=PRESETS["tiny"], device=torch.device("cpu"), console=QUIET, show_progress=False,
-                          overrides={"iters": 8, "log_every": 1, "checkpoint_every": 2, "eval_every": 0},
-                          out=None if resume else run, resume=resume)
+        return run_task(TextTask(), base=PRESETS["tiny"], device=torch.device("cpu"), console=QUIET, show_progress=False,
+                        overrides={"iters": 8, "log_every": 1, "checkpoint_every": 2, "eval_every": 0},
+                        out=None if resume else run, resume=resume)
 
     with monkeypatch.context() as m, pytest.raises(UserError) as info:
         fail_fsync(m, lambda name: name == "metrics.jsonl", after=4)  # records 0..3 are written
@@ -481,7 +489,7 @@ def test_lock_recovery_tells_live_owners_from_dead_and_reused_pids(tmp_path):
     dead = subprocess.Popen(["true"])
     dead.wait()
     try:
-        host, live_start = socket.gethostname(), rundir._start_time(sleeper.pid)
+        host, live_start = socket.gethostname(), runlock._start_time(sleeper.pid)
         assert live_start is not None
         refused = {
             "a live process": {"pid": sleeper.pid, "host": host, "start": live_start},
@@ -528,7 +536,8 @@ def test_an_empty_lock_file_of_a_process_starting_right_now_is_respected(tmp_pat
 
 def test_atomic_writes_give_files_the_permissions_a_plain_write_gives(tmp_path):
     """Checkpoints and config.json were 0600 (mkstemp's mode): unreadable to a group sharing the run."""
-    from seqgan_gp.checkpoint import atomic_write_text, save_checkpoint
+    from seqgan_gp.atomic import atomic_write_text
+    from seqgan_gp.checkpoint import save_checkpoint
 
     plain = tmp_path / "plain.txt"
     plain.write_text("x")

@@ -12,8 +12,11 @@ from rich.console import Console
 from cli import cli
 from image.config import paper_config
 from image.grid import grid_rows, make_grid, to_uint8
-from image.train import load_image_generator, train_image
+from image.sampling import load_image_generator
+from image.task import ImageTask
+from seqgan_gp.runner import run_task
 from seqgan_gp.checkpoint import load_checkpoint
+from seqgan_gp.signals import StopFlag
 from tests.test_image_data import write_cifar, write_idx
 
 
@@ -75,19 +78,18 @@ def test_conditional_sampling_draws_the_requested_classes_rows(cli_runner, tmp_p
 
 
 def test_an_interrupted_run_resumes_bit_exactly_on_cpu(tmp_path, monkeypatch):
-    from seqgan_gp import trainer
-
     con = Console(quiet=True)
     base = paper_config("cifar-resnet", "tiny")  # dequantised pixels, lr decaying over --iters
     common = dict(conditional=True, eval_every=0, sample_every=0, iters=4, checkpoint_every=0, keep_checkpoints=0)
     dev = torch.device("cpu")
-    train_image(base=base, overrides=common, device=dev, console=con, out=tmp_path / "a", show_progress=False)
+    run_task(ImageTask(), base=base, overrides=common, device=dev, console=con, out=tmp_path / "a", show_progress=False)
     calls = []  # a SIGINT after the second generator iteration: the run checkpoints and stops
-    monkeypatch.setattr(trainer.StopFlag, "__call__", lambda self: calls.append(1) or len(calls) >= 2)
-    stopped = train_image(base=base, overrides=common, device=dev, console=con, out=tmp_path / "b", show_progress=False)
+    monkeypatch.setattr(StopFlag, "__call__", lambda self: calls.append(1) or len(calls) >= 2)
+    stopped = run_task(ImageTask(), base=base, overrides=common, device=dev, console=con, out=tmp_path / "b",
+                       show_progress=False)
     monkeypatch.undo()
     assert stopped.result.iteration == 2 and stopped.result.last_checkpoint.name == "checkpoint_00000002.safetensors"
-    train_image(base=base, overrides={}, device=dev, console=con, resume=tmp_path / "b", show_progress=False)
+    run_task(ImageTask(), base=base, overrides={}, device=dev, console=con, resume=tmp_path / "b", show_progress=False)
     ta, ma = load_checkpoint(tmp_path / "a" / "checkpoints" / "checkpoint_00000004.safetensors")
     tb, mb = load_checkpoint(tmp_path / "b" / "checkpoints" / "checkpoint_00000004.safetensors")
     assert ta.keys() == tb.keys() and len(ta) > 40
@@ -173,17 +175,29 @@ def test_grid_layout_is_the_reference_codes():
     assert to_uint8(torch.tensor([0.0, 0.5, 1.0]).view(1, 1, 1, 3)).ravel().tolist() == [0, 127, 255]
 
 
-def test_each_models_paper_settings():
-    from image.train import loop_config
+def adversarial_iteration(cfg):
+    """The iteration a run of ``cfg`` trains with: its critic steps and generator batch."""
+    from image.data import open_source
+    from seqgan_gp.distributed import SINGLE
+    from seqgan_gp.runtime import RuntimeOptions, resolve_runtime
 
+    cpu = torch.device("cpu")
+    trainable = ImageTask().build(cfg, open_source("embedded", None, embedded_size=cfg.batch_size), cpu, SINGLE)
+    try:
+        return trainable.iteration(resolve_runtime(RuntimeOptions(), cpu))
+    finally:
+        trainable.close()
+
+
+def test_each_models_paper_settings():
     res = paper_config("cifar-resnet")
-    lc = loop_config(res)
+    it = adversarial_iteration(res)
     assert (res.dim, res.lr, res.betas, res.lr_decay, res.dequantize, res.iters) == (128, 2e-4, (0.0, 0.9), True, True, 100_000)
-    assert (lc.batch_size, lc.gen_batch_size, lc.n_critic, lc.lr_decay) == (64, 128, 5, True)
+    assert (res.batch_size, it.gen_batch, it.n_critic, res.lr_decay) == (64, 128, 5, True)
     assert (res.acgan_scale, res.acgan_scale_g, res.sample_grid) == (1.0, 0.1, 100)
     dc = paper_config("cifar-dcgan")
     assert (dc.dim, dc.lr, dc.betas, dc.lr_decay, dc.dequantize, dc.sample_grid) == (128, 1e-4, (0.5, 0.9), False, False, 128)
-    assert loop_config(dc).gen_batch_size == 64
+    assert adversarial_iteration(dc).gen_batch == 64
     for m in ("resnet64", "dcgan64", "resnet101", "resnet128"):
         c = paper_config(m)
         assert (c.dim, c.lr, c.betas, c.critic_iters, c.sample_grid, c.iters) == (64, 1e-4, (0.0, 0.9), 5, 64, 200_000)

@@ -14,7 +14,8 @@ from image.acgan import ACGAN
 from image.layers import CondBatchNorm, conv, deconv, linear, same_padding
 from image.models import MODELS, RESOLUTION, build_models, reference_critic_norm
 from image.models.resnet101 import Bottleneck
-from seqgan_gp.losses import WGANGP, make_optimizer
+from seqgan_gp.objectives import WGANGP, critic_loss
+from seqgan_gp.optimizers import make_optimizer
 
 TINY = {**{m: 8 for m in MODELS}, "resnet101": 4, "resnet128": 4, "wgangp128-gn": 4}  # big models narrower
 
@@ -47,13 +48,13 @@ def test_one_wgan_gp_step_on_cpu_changes_both_networks(model):
     d_before = [p.detach().clone() for p in D.parameters()]
     with torch.no_grad():
         fake = G(torch.randn(2, 128))
-    d_loss, stats = loss.critic_loss(D, real, fake, rng=rng)
+    d_loss, stats = critic_loss(loss, D, real, fake, rng=rng)
     d_opt.zero_grad(), d_loss.backward(), d_opt.step()
     assert torch.isfinite(d_loss) and stats["penalty"] >= 0
     moved = [not torch.equal(a, b) for a, b in zip(d_before, D.parameters()) if b.grad is not None and b.grad.any()]
     assert moved and all(moved)  # (the output bias has no gradient in a WGAN: E D(x) − E D(x̃) ignores it)
     g_before = [p.detach().clone() for p in G.parameters()]
-    g_loss, _ = loss.generator_loss(D, G(torch.randn(2, 128)))
+    g_loss, _ = loss.generator_objective(D, G(torch.randn(2, 128)))
     g_opt.zero_grad(), g_loss.backward(), g_opt.step()
     changed = [not torch.equal(a, b) for a, b in zip(g_before, G.parameters()) if b.grad is not None and b.grad.any()]
     assert torch.isfinite(g_loss) and all(changed) and len(changed) >= 0.8 * len(g_before)
@@ -131,16 +132,16 @@ def test_acgan_objective_matches_a_hand_computation():
     labels = torch.tensor([1, 7, 3])
     base = WGANGP()
     acgan = ACGAN(base, scale_d=1.0, scale_g=0.1)
-    loss, stats = acgan.critic_loss(D, real, fake, rng=torch.Generator().manual_seed(5), labels=labels)
+    loss, stats = critic_loss(acgan, D, real, fake, rng=torch.Generator().manual_seed(5), labels=labels)
 
     score_only = lambda x: D(x)[0]  # noqa: E731
-    base_loss, _ = base.critic_loss(score_only, real, fake, rng=torch.Generator().manual_seed(5))
+    base_loss, _ = critic_loss(base, score_only, real, fake, rng=torch.Generator().manual_seed(5))
     ce_real = F.cross_entropy(D(real)[1], labels)  # on REAL images only
     assert torch.allclose(loss, base_loss + ce_real, atol=1e-5)
     assert torch.allclose(stats["acgan"], ce_real, atol=1e-6)
     assert stats["acc_real"] == (D(real)[1].argmax(1) == labels).float().mean()
 
-    g_loss, g_stats = acgan.generator_loss(D, fake, labels=labels)
+    g_loss, g_stats = acgan.generator_objective(D, fake, labels=labels)
     assert torch.allclose(g_loss, -D(fake)[0].mean() + 0.1 * F.cross_entropy(D(fake)[1], labels), atol=1e-5)
     assert set(g_stats) == {"gen_loss", "acgan_g"}
 
@@ -320,3 +321,40 @@ def test_transposed_convolution_is_tfs_conv2d_transpose():
         y, x = torch.randn(1, 2, h, h), torch.randn(1, 3, 2 * h, 2 * h)
         assert dc(y).shape == (1, 3, 2 * h, 2 * h)
         assert torch.allclose((dc(y) * x).sum(), (y * fwd(x)).sum(), atol=1e-4)
+
+
+@pytest.mark.slow
+def test_the_compiled_acgan_critic_step_computes_the_eager_one(monkeypatch):
+    """--compile traces the AC-GAN objective too (its own pass for score and logits, the penalty on the
+    score): a critic step of the conditional CIFAR ResNet, compiled with aot_eager, gives the eager
+    step's statistics and gradients. (Only one step: Adam turns float noise in the zero gradient of
+    the score's bias into full steps, so later steps are not comparable; tests/test_fast_step.py.)"""
+    from dataclasses import replace
+
+    from image.config import paper_config
+    from image.data import open_source
+    from image.task import ImageTask
+    from seqgan_gp import steps
+    from seqgan_gp.distributed import SINGLE
+    from seqgan_gp.runtime import RuntimeOptions, resolve_runtime
+
+    real_compile = torch.compile
+    monkeypatch.setattr(steps.torch, "compile", lambda fn, **kw: real_compile(fn, backend="aot_eager"))
+    cpu, cfg = torch.device("cpu"), replace(paper_config("cifar-resnet", "tiny"), conditional=True)
+    source = open_source("embedded", None, embedded_size=64)
+    runs = []
+    for options in (RuntimeOptions(), RuntimeOptions(compile=True)):
+        torch.manual_seed(0)
+        trainable = ImageTask().build(cfg, source, cpu, SINGLE)
+        try:
+            iteration = trainable.iteration(resolve_runtime(options, cpu))
+            stats = iteration.step.critic(*trainable.state.batches.next())
+        finally:
+            trainable.close()
+        runs.append((stats, {k: p.grad for k, p in trainable.state.modules["D"].named_parameters()}))
+    (eager, grads_eager), (compiled, grads_compiled) = runs
+    assert {"acgan", "acc_real", "penalty", "wasserstein"} <= set(eager)
+    for key in eager:
+        assert torch.allclose(eager[key], compiled[key], rtol=1e-4, atol=1e-5), key
+    for key, grad in grads_eager.items():
+        assert torch.allclose(grad, grads_compiled[key], rtol=1e-3, atol=1e-6), key

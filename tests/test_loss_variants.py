@@ -7,12 +7,12 @@ import pytest
 import torch
 from torch import nn
 
-from seqgan_gp.losses import (LOSS_DEFAULTS, LOSSES, DCGANLoss, LSGANLoss, WGANClip, make_loss,
-                              make_optimizer)
+from seqgan_gp.config import with_overrides
+from seqgan_gp.objectives import (LOSSES, DCGANLoss, LSGANLoss, WGANClip, critic_loss, make_objective,
+                                  real_and_fake_scores)
+from seqgan_gp.optimizers import LOSS_DEFAULTS, make_optimizer
 from seqgan_gp.text.config import PRESETS as TEXT_PRESETS
-from seqgan_gp.text.config import with_overrides
-from toy.config import PRESETS as TOY_PRESETS
-from toy.config import toy_config
+from seqgan_gp.toy.config import PRESETS as TOY_PRESETS
 
 RNG = torch.Generator().manual_seed(0)
 
@@ -48,29 +48,29 @@ def softplus(x: float) -> float:
 
 
 def test_wgan_clip_loss_is_the_mean_score_gap():
-    loss, stats = WGANClip().critic_loss(FirstCoordinate(), REAL, FAKE, rng=RNG)
+    loss, stats = critic_loss(WGANClip(), FirstCoordinate(), REAL, FAKE, rng=RNG)
     # E D(fake) − E D(real) = (0 − 2)/2 − (1 + 3)/2 = −1 − 2 = −3
     assert loss.item() == pytest.approx(-3.0)
     assert stats["wasserstein"].item() == pytest.approx(3.0)
-    g_loss, _ = WGANClip().generator_loss(FirstCoordinate(), FAKE)
+    g_loss, _ = WGANClip().generator_objective(FirstCoordinate(), FAKE)
     assert g_loss.item() == pytest.approx(1.0)  # −E D(fake) = −(−1)
 
 
 def test_dcgan_loss_is_halved_bce_and_non_saturating_generator():
-    loss, _ = DCGANLoss().critic_loss(FirstCoordinate(), REAL, FAKE, rng=RNG)
+    loss, _ = critic_loss(DCGANLoss(), FirstCoordinate(), REAL, FAKE, rng=RNG)
     # BCE(s, 0) = softplus(s), BCE(s, 1) = softplus(−s)
     fake_term = (softplus(0.0) + softplus(-2.0)) / 2
     real_term = (softplus(-1.0) + softplus(-3.0)) / 2
     assert loss.item() == pytest.approx(0.5 * (fake_term + real_term), rel=1e-6)
-    g_loss, _ = DCGANLoss().generator_loss(FirstCoordinate(), FAKE)
+    g_loss, _ = DCGANLoss().generator_objective(FirstCoordinate(), FAKE)
     assert g_loss.item() == pytest.approx((softplus(-0.0) + softplus(2.0)) / 2, rel=1e-6)
 
 
 def test_lsgan_loss_is_least_squares():
-    loss, _ = LSGANLoss().critic_loss(FirstCoordinate(), REAL, FAKE, rng=RNG)
+    loss, _ = critic_loss(LSGANLoss(), FirstCoordinate(), REAL, FAKE, rng=RNG)
     # ½[E(D(x) − 1)² + E D(x̃)²] = ½[(0 + 4)/2 + (0 + 4)/2] = 2
     assert loss.item() == pytest.approx(2.0)
-    g_loss, _ = LSGANLoss().generator_loss(FirstCoordinate(), FAKE)
+    g_loss, _ = LSGANLoss().generator_objective(FirstCoordinate(), FAKE)
     assert g_loss.item() == pytest.approx(((0 - 1) ** 2 + (-2 - 1) ** 2) / 2)  # 5
 
 
@@ -83,9 +83,9 @@ def test_two_and_one_sided_penalty_of_a_linear_critic(w, two_sided, one_sided):
     D = Linear(w)
     w_t = torch.tensor(w)
     gap = (FAKE @ w_t).mean() - (REAL @ w_t).mean()
-    for loss_obj, expected in [(make_loss("wgan-gp", lambda_gp=10.0), two_sided),
-                               (make_loss("wgan-gp-one-sided", lambda_gp=10.0), one_sided)]:
-        loss, stats = loss_obj.critic_loss(D, REAL, FAKE, rng=torch.Generator().manual_seed(1))
+    for loss_obj, expected in [(make_objective("wgan-gp", lambda_gp=10.0), two_sided),
+                               (make_objective("wgan-gp-one-sided", lambda_gp=10.0), one_sided)]:
+        loss, stats = critic_loss(loss_obj, D, REAL, FAKE, rng=torch.Generator().manual_seed(1))
         assert stats["penalty"].item() == pytest.approx(expected, abs=1e-6)
         assert loss.item() == pytest.approx(gap.item() + 10.0 * expected, abs=1e-5)
 
@@ -102,19 +102,19 @@ def test_clipping_clamps_every_critic_parameter_after_the_step():
     assert critic[0].bias.tolist() == pytest.approx([0.01, -0.01, 0.0])
     assert torch.allclose(critic[2].weight, torch.tensor([[0.01, -0.01, 0.001]]))
     assert critic[2].bias.item() == pytest.approx(-0.01)
-    for loss in (make_loss("wgan-gp"), make_loss("dcgan"), make_loss("lsgan")):
+    for loss in (make_objective("wgan-gp"), make_objective("dcgan"), make_objective("lsgan")):
         before = [p.clone() for p in critic.parameters()]
         loss.after_critic_step(critic)  # the other objectives leave the weights alone
         assert all(torch.equal(a, b) for a, b in zip(before, critic.parameters()))
 
 
-def test_clipping_bound_comes_from_make_loss():
-    assert make_loss("wgan").clip == 0.01  # paper: c = 0.01
-    assert make_loss("wgan", clip=0.1).clip == 0.1
-    assert make_loss("wgan-gp", lambda_gp=0.1).lambda_gp == 0.1 and not make_loss("wgan-gp").one_sided
-    assert make_loss("wgan-gp-one-sided").one_sided
+def test_clipping_bound_comes_from_make_objective():
+    assert make_objective("wgan").clip == 0.01  # paper: c = 0.01
+    assert make_objective("wgan", clip=0.1).clip == 0.1
+    assert make_objective("wgan-gp", lambda_gp=0.1).lambda_gp == 0.1 and not make_objective("wgan-gp").one_sided
+    assert make_objective("wgan-gp-one-sided").one_sided
     with pytest.raises(ValueError):
-        make_loss("hinge")
+        make_objective("hinge")
 
 
 def test_loss_defaults_are_the_papers():
@@ -149,7 +149,7 @@ def test_choosing_a_loss_brings_its_paper_hyperparameters(loss, lr, critic_iters
     assert (cfg.loss, cfg.lr, cfg.critic_iters, cfg.betas) == (loss, lr, critic_iters, betas)
     explicit = with_overrides(TEXT_PRESETS["paper"], loss=loss, lr=3e-3, critic_iters=2)
     assert (explicit.lr, explicit.critic_iters) == (3e-3, 2)  # flags win over the loss's defaults
-    toy = toy_config(TOY_PRESETS["paper"], loss=loss)
+    toy = with_overrides(TOY_PRESETS["paper"], loss=loss)
     assert (toy.lr, toy.critic_iters) == (lr, 5 if loss.startswith("wgan-gp") else critic_iters)
 
 
@@ -168,3 +168,67 @@ def test_train_text_with_loss_wgan_trains_with_rmsprop_and_clipping(cli_runner, 
     assert group["lr"] == 5e-5 and group["alpha"] == 0.9 and "betas" not in group  # RMSProp
     critic = {k: v for k, v in tensors.items() if k.startswith("D.")}
     assert critic and all(v.abs().max().item() <= 0.02 + 1e-7 for v in critic.values())  # clipped after each step
+
+
+class RecordingCritic(nn.Module):
+    """A small critic that remembers the batch of every call; with ``batch_norm`` it normalises by
+    the statistics of its batch, as the reference's DCGAN / LSGAN / WGAN-clipping critics do."""
+
+    def __init__(self, batch_norm: bool):
+        super().__init__()
+        torch.manual_seed(0)
+        self.inp = nn.Linear(2, 4)
+        self.norm = nn.BatchNorm1d(4) if batch_norm else nn.Identity()
+        self.out = nn.Linear(4, 1)
+        self.calls: list[torch.Tensor] = []
+
+    def forward(self, x):
+        self.calls.append(x.detach().clone())
+        return self.out(torch.relu(self.norm(self.inp(x)))).squeeze(1)
+
+
+def test_a_critic_without_batch_statistics_scores_real_and_fake_in_one_pass():
+    critic = RecordingCritic(batch_norm=False)
+    d_real, d_fake = real_and_fake_scores(critic, REAL, FAKE)
+    assert len(critic.calls) == 1 and torch.equal(critic.calls[0], torch.cat([REAL, FAKE]))
+    assert torch.allclose(d_real, critic(REAL)) and torch.allclose(d_fake, critic(FAKE))
+
+
+def test_a_critic_with_batch_norm_scores_real_and_fake_in_separate_passes():
+    critic = RecordingCritic(batch_norm=True)
+    d_real, d_fake = real_and_fake_scores(critic, REAL, FAKE)
+    assert [c.shape[0] for c in critic.calls] == [2, 2]
+    assert torch.equal(critic.calls[0], REAL) and torch.equal(critic.calls[1], FAKE)
+    # each batch normalised by its own statistics, not by those of the joint batch
+    assert torch.allclose(d_real, critic(REAL)) and torch.allclose(d_fake, critic(FAKE))
+    joint = critic(torch.cat([REAL, FAKE]))
+    assert not torch.allclose(joint[:2], d_real)
+    critic.eval()  # running statistics: no batch statistics, back to one pass
+    critic.calls.clear()
+    real_and_fake_scores(critic, REAL, FAKE)
+    assert len(critic.calls) == 1
+
+
+def test_a_critic_step_with_batch_norm_scores_each_batch_alone_and_compile_refuses_it():
+    from seqgan_gp.errors import UserError
+    from seqgan_gp.runtime import RuntimeOptions, resolve_runtime
+    from seqgan_gp.steps import AdversarialStep, CompiledStep
+
+    class G(nn.Module):
+        z_dim = 3
+
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 2)
+
+        def forward(self, z):
+            return self.fc(z)
+
+    gen, critic, rt = G(), RecordingCritic(batch_norm=True), resolve_runtime(RuntimeOptions(), torch.device("cpu"))
+    parts = dict(G=gen, D=critic, g_opt=make_optimizer("adam", gen.parameters(), lr=1e-3),
+                 d_opt=make_optimizer("adam", critic.parameters(), lr=1e-3), objective=LSGANLoss(),
+                 rng=torch.Generator().manual_seed(0), runtime=rt)
+    AdversarialStep(**parts).critic(REAL)
+    assert [c.shape[0] for c in critic.calls] == [2, 2] and torch.equal(critic.calls[0], REAL)
+    with pytest.raises(UserError, match="--compile: this critic has batch norm"):
+        CompiledStep(**parts)

@@ -4,7 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from seqgan_gp.losses import WGANGP, gradient_penalty, interpolate
+from seqgan_gp.objectives import WGANGP, critic_loss
+from seqgan_gp.penalty import gradient_penalty, interpolate
 
 
 class Linear(nn.Module):
@@ -25,7 +26,7 @@ class Linear(nn.Module):
 def test_penalty_of_linear_critic_is_known_exactly(shape, scale):
     critic = Linear(shape, scale)
     real, fake = torch.randn(6, *shape), torch.randn(6, *shape)
-    loss, stats = WGANGP(lambda_gp=10.0).critic_loss(critic, real, fake, rng=torch.Generator().manual_seed(0))
+    loss, stats = critic_loss(WGANGP(lambda_gp=10.0), critic, real, fake, rng=torch.Generator().manual_seed(0))
     w_norm = critic.w.detach().flatten().norm().item()
     expected_gp = (w_norm - 1.0) ** 2
     d_real = (real * critic.w).flatten(1).sum(1) + 0.7
@@ -71,7 +72,7 @@ def test_penalty_of_quadratic_critic_at_the_interpolates():
             return (x ** 2).flatten(1).sum(1) + self.dummy
 
     real, fake = torch.randn(5, 3, 2), torch.randn(5, 3, 2)
-    _, stats = WGANGP().critic_loss(Quad(), real, fake, rng=torch.Generator().manual_seed(11))
+    _, stats = critic_loss(WGANGP(), Quad(), real, fake, rng=torch.Generator().manual_seed(11))
     eps = torch.rand(5, generator=torch.Generator().manual_seed(11))
     x_hat = interpolate(real, fake, eps)
     expected = ((2 * x_hat.flatten(1).norm(dim=1) - 1) ** 2).mean()
@@ -81,16 +82,16 @@ def test_penalty_of_quadratic_critic_at_the_interpolates():
 def test_generator_loss_is_minus_mean_critic_score():
     critic = Linear((4,), 1.0)
     fake = torch.randn(8, 4)
-    loss, stats = WGANGP().generator_loss(critic, fake)
+    loss, stats = WGANGP().generator_objective(critic, fake)
     assert loss.item() == pytest.approx(-critic(fake).mean().item(), rel=1e-6)
 
 
 def test_critic_step_gradient_matches_three_separate_passes():
-    """One pass over cat(real, fake, x̂) gives the same parameter gradients as the textbook form."""
+    """The fused passes (cat(real, fake), then x̂) give the parameter gradients of the textbook form."""
     torch.manual_seed(0)
     critic = nn.Sequential(nn.Flatten(), nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 1))
     real, fake = torch.randn(4, 2, 3), torch.randn(4, 2, 3)
-    loss, _ = WGANGP(lambda_gp=10.0).critic_loss(critic, real, fake, rng=torch.Generator().manual_seed(5))
+    loss, _ = critic_loss(WGANGP(lambda_gp=10.0), critic, real, fake, rng=torch.Generator().manual_seed(5))
     fused = torch.autograd.grad(loss, list(critic.parameters()))
     eps = torch.rand(4, generator=torch.Generator().manual_seed(5))
     x_hat = interpolate(real, fake, eps).requires_grad_(True)

@@ -2,6 +2,7 @@
 
 import json
 import math
+import shlex
 import subprocess
 import sys
 
@@ -12,9 +13,10 @@ from safetensors.torch import load_file
 
 from seqgan_gp.batches import TokenBatches
 from seqgan_gp.errors import Diverged
+from seqgan_gp.faults import FaultPolicy
+from seqgan_gp.runner import run_task
 from seqgan_gp.text.config import PRESETS
-from seqgan_gp.text.train import train_text
-from seqgan_gp.trainer import FaultPolicy
+from seqgan_gp.text.task import TextTask
 
 from conftest import ROOT
 
@@ -35,10 +37,10 @@ def poisoned_once(monkeypatch):
     monkeypatch.setattr(TokenBatches, "next", next_batch)
 
 
-def run(out, faults=FaultPolicy()):
-    return train_text(preset_cfg=PRESETS["tiny"], overrides={"iters": 10, "log_every": 1, "checkpoint_every": 2,
-                                                            "keep_checkpoints": 0, "eval_every": 0},
-                      device=torch.device("cpu"), console=QUIET, out=out, show_progress=False, faults=faults)
+def run(out, faults=FaultPolicy(), **where):
+    return run_task(TextTask(), base=PRESETS["tiny"], overrides={"iters": 10, "log_every": 1, "checkpoint_every": 2,
+                                                                "keep_checkpoints": 0, "eval_every": 0},
+                    device=torch.device("cpu"), console=QUIET, out=out, show_progress=False, faults=faults, **where)
 
 
 def records(out):
@@ -54,6 +56,15 @@ def test_a_nan_stops_the_run_naming_iteration_value_and_last_good_checkpoint(tmp
     assert [r["iteration"] for r in records(tmp_path / "r")] == [0, 1, 2, 3, 4]  # nothing logged from the bad interval
     for ckpt in (tmp_path / "r" / "checkpoints").iterdir():  # every checkpoint on disk is finite
         assert all(torch.isfinite(t.float()).all() for t in load_file(ckpt).values()), ckpt.name
+
+
+def test_the_resume_command_of_a_diverged_run_pastes_into_a_shell(tmp_path, poisoned_once):
+    """The program the user ran, then every argument shell-quoted: a path with a space and an accent."""
+    out = tmp_path / "my run é"
+    with pytest.raises(Diverged) as err:
+        run(out, program="python cli.py")
+    command = str(err.value).split("resume with: ")[1].split(";")[0]
+    assert shlex.split(command) == ["python", "cli.py", "train-text", "--resume", str(out), "--on-nan", "rollback"]
 
 
 def test_rollback_reloads_the_last_good_checkpoint_lowers_the_lr_and_finishes(tmp_path, poisoned_once):

@@ -10,8 +10,10 @@ from cli import cli
 from seqgan_gp import precision as P
 from seqgan_gp.batches import TokenBatches
 from seqgan_gp.errors import UserError
-from seqgan_gp.losses import WGANGP, make_optimizer
-from seqgan_gp.step import RuntimeOptions, TrainStep, resolve_runtime
+from seqgan_gp.objectives import WGANGP
+from seqgan_gp.optimizers import make_optimizer
+from seqgan_gp.runtime import RuntimeOptions, resolve_runtime
+from seqgan_gp.steps import AdversarialStep
 from seqgan_gp.text.models import TextCritic, TextGenerator
 
 CPU = torch.device("cpu")
@@ -80,9 +82,9 @@ def _step(amp):
     D = TextCritic(vocab_size=7, seq_len=8, dim=16, blocks=1)
     dtypes = []
     D.inp.register_forward_hook(lambda mod, args, out: dtypes.append(out.dtype))
-    step = TrainStep(G=G, D=D, g_opt=make_optimizer("adam", G.parameters(), lr=1e-4),
-                     d_opt=make_optimizer("adam", D.parameters(), lr=1e-4), loss=WGANGP(), z_dim=128,
-                     rng=torch.Generator().manual_seed(1), runtime=resolve_runtime(RuntimeOptions(amp=amp), CPU))
+    step = AdversarialStep(G=G, D=D, g_opt=make_optimizer("adam", G.parameters(), lr=1e-4),
+                           d_opt=make_optimizer("adam", D.parameters(), lr=1e-4), objective=WGANGP(),
+                           rng=torch.Generator().manual_seed(1), runtime=resolve_runtime(RuntimeOptions(amp=amp), CPU))
     batches = TokenBatches(np.random.default_rng(0).integers(0, 7, size=(40, 8)), 7, 8, 0, CPU)
     stats = step.critic(batches.next())
     stats.update(step.generator(8))

@@ -10,9 +10,10 @@ from rich.console import Console
 from corpora import grammar
 from seqgan_gp.metrics.bleu import bleu, distinct_n, self_bleu
 from seqgan_gp.metrics.ngram import NgramCounts, js_divergence, merge_counts
-from seqgan_gp.text.config import PRESETS, with_overrides
+from seqgan_gp.config import with_overrides
+from seqgan_gp.text.config import PRESETS
 from seqgan_gp.text.data import open_text_data
-from seqgan_gp.text.evaluate import TextMetrics
+from seqgan_gp.text.metrics import TextMetrics
 
 SMOOTH = SmoothingFunction().method1
 
@@ -92,7 +93,7 @@ def test_text_metrics_on_real_and_broken_rows(tmp_path):
     data = open_text_data(cfg, console=Console(quiet=True), cache_dir=tmp_path, show_progress=False)
     tok = data.tokenizer
     metrics = TextMetrics(tok, data, grammar_corpus=True)
-    real = np.asarray(data.ids[:400])
+    real = np.asarray(data.train[:400])
     out = metrics(real)
     assert out["valid"] == 1.0 and out["js1"] < 0.01 and out["bleu2"] > 0.5
     texts, full = tok.decode(real), real[:, -1] != tok.pad_id

@@ -12,10 +12,10 @@ from PIL import Image
 from cli import cli
 from seqgan_gp.checkpoint import load_checkpoint
 from seqgan_gp.errors import UserError
-from toy.data import (N_25GAUSSIANS, ToyBatches, fixed_25gaussians, mode_centers, mode_std, sample_points,
+from seqgan_gp.toy.data import (N_25GAUSSIANS, ToyBatches, fixed_25gaussians, mode_centers, mode_std, sample_points,
                       swiss_roll)
-from toy.metrics import mode_stats, wasserstein1
-from toy.models import ToyCritic, ToyGenerator
+from seqgan_gp.toy.metrics import mode_stats, wasserstein1
+from seqgan_gp.toy.models import ToyCritic, ToyGenerator
 
 CPU = torch.device("cpu")
 
@@ -244,3 +244,17 @@ def test_default_budget_wgan_gp_covers_the_8_gaussians_and_clipping_does_not(cli
     assert result["wgan-gp"]["modes"] >= 7
     assert result["wgan-gp"]["w1"] < 0.5 * result["wgan"]["w1"]
     assert result["wgan-gp"]["high_quality"] > result["wgan"]["high_quality"]
+
+
+def test_an_older_toy_runs_plot_every_is_named_and_renaming_it_resumes_the_run(cli_runner, tmp_path):
+    run = tmp_path / "run"
+    assert cli_runner.invoke(cli, ["train-toy", "--preset", "tiny", "--iters", "2", "--out", str(run)]).exit_code == 0
+    doc = json.loads((run / "config.json").read_text())
+    doc["config"]["plot_every"] = doc["config"].pop("sample_every")  # as seqgan_gp wrote toy runs before
+    (run / "config.json").write_text(json.dumps(doc))
+    r = cli_runner.invoke(cli, ["train-toy", "--resume", str(run), "--iters", "4"])
+    assert r.exit_code == 2 and "'plot_every' is now 'sample_every'" in r.output
+    (run / "config.json").write_text(json.dumps(doc).replace('"plot_every"', '"sample_every"'))  # the advice
+    r = cli_runner.invoke(cli, ["train-toy", "--resume", str(run), "--iters", "4"])
+    assert r.exit_code == 0, r.output
+    assert (run / "checkpoints" / "checkpoint_00000004.safetensors").is_file()

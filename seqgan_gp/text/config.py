@@ -7,24 +7,23 @@ iterations, the first 10M sentences, a character vocabulary of at most 2048 ids.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Optional
 
-from seqgan_gp.configfile import (
-    check_at_least_one,
-    check_optimizer,
-    check_zero_or_more,
-    config_from_dict,
-)
+from seqgan_gp.config import GANConfig, pick_preset
+from seqgan_gp.configfile import check_at_least_one
 from seqgan_gp.errors import UserError
-from seqgan_gp.losses import LOSS_DEFAULTS
 
+KIND = "text"  # config.json's and checkpoints' kind; trained by train-text
 TOKENIZERS = ("char", "word", "sentencepiece")
 MAX_VOCAB = 55_108  # largest V with V**4 < 2**63 (n-gram codes of JS-4)
 
 
 @dataclass(frozen=True)
-class TextConfig:
+class TextConfig(GANConfig):
+    """A text run: the shared schedule and adversarial settings (seqgan_gp.config) and the corpus and
+    networks of the paper's language model."""
+
     corpus: str = "embedded"  # embedded | billion_word | PATH (.txt/.jsonl/.csv/.parquet, folder) | hf:NAME[:CONFIG][:SPLIT]
     data_dir: Optional[str] = None  # billion_word: folder holding training-monolingual.tokenized.shuffled/
     text_column: Optional[str] = None  # datasets: column holding the text (default "text" or the only text column)
@@ -32,36 +31,21 @@ class TextConfig:
     sp_model_type: str = "unigram"  # sentencepiece: unigram | bpe
     long_lines: str = "cut"  # cut lines longer than seq_len tokens (the paper's) | drop them
     min_tokens: int = 0  # drop lines with fewer tokens (paper: 0, every line kept)
-    iters: int = 200_000  # generator iterations (paper: 200,000)
-    batch_size: int = 64  # sentences per critic and generator step (paper: 64)
     seq_len: int = 32  # tokens per sentence after truncation/padding (paper: 32)
     dim: int = 512  # channels of every residual block (paper: 512)
     blocks: int = 5  # residual blocks in G and in D (paper: 5)
     kernel: int = 5  # convolution width in the residual blocks (paper: 5)
     z_dim: int = 128  # noise dimension (paper: 128)
-    critic_iters: int = 10  # critic steps per generator step (paper: 10)
-    loss: str = "wgan-gp"  # wgan-gp | wgan-gp-one-sided | wgan | dcgan | lsgan (paper: wgan-gp)
-    lambda_gp: float = 10.0  # gradient penalty weight λ (paper: 10)
-    clip: float = 0.01  # weight clipping bound c for --loss wgan (paper: 0.01)
-    lr: float = 1e-4  # Adam learning rate for G and D (paper: 1e-4)
-    betas: tuple[float, float] = (0.5, 0.9)  # Adam (β1, β2) (paper: 0.5, 0.9)
-    lr_decay: bool = False  # linear learning-rate decay to 0 (paper's language model: off)
     vocab_size: int = 2048  # most ids in the vocabulary, unknown included (paper: 2048)
     max_examples: int = 10_000_000  # sentences read from the corpus (paper: first 10M)
     embedded_size: int = 100_000  # sentences generated for the embedded corpus
-    seed: int = 0  # seeds weights, noise, ε and batch order
-    log_every: int = 10  # iterations between metrics records and progress updates
-    sample_every: int = 100  # iterations between sample files in samples/ (paper: 100)
-    eval_every: int = 100  # iterations between JS-n evaluations (paper: 100)
     eval_samples: int = 640  # argmax samples per evaluation (paper: 640)
-    checkpoint_every: int = 1000  # iterations between checkpoints (always one at the end)
-    keep_checkpoints: int = 3  # newest checkpoints kept in checkpoints/
+    # the shared settings where the language model's paper values differ from Algorithm 1's
+    critic_iters: int = 10  # critic steps per generator step (paper: 10)
 
     def __post_init__(self):
-        positive = ["iters", "batch_size", "dim", "blocks", "kernel", "z_dim", "critic_iters",
-                    "max_examples", "embedded_size", "log_every", "eval_samples"]
-        check_at_least_one(self, positive)
-        check_zero_or_more(self, ["sample_every", "eval_every", "checkpoint_every", "keep_checkpoints"])
+        super().__post_init__()
+        check_at_least_one(self, ["dim", "blocks", "kernel", "z_dim", "max_examples", "embedded_size", "eval_samples"])
         if self.seq_len < 2:
             raise UserError(f"--seq-len {self.seq_len}: must be at least 2 (a sentence needs two positions); "
                             f"pass --seq-len 2 or more (paper: 32)")
@@ -71,7 +55,6 @@ class TextConfig:
         if self.kernel % 2 == 0:
             raise UserError(f"--kernel {self.kernel}: must be odd so 'same' padding keeps the length; pass an odd "
                             f"width such as 5 (the paper's)")
-        check_optimizer(self, lambda_gp="10 (the paper's)", lr="1e-4 (the paper's)", betas="0.5,0.9 (the paper's)")
         if self.tokenizer not in TOKENIZERS:
             raise UserError(f"--tokenizer {self.tokenizer}: unknown tokenizer; choose {', '.join(TOKENIZERS)}")
         if self.sp_model_type not in ("unigram", "bpe"):
@@ -84,10 +67,6 @@ class TextConfig:
         if self.vocab_size > MAX_VOCAB:
             raise UserError(f"--vocab-size {self.vocab_size}: at most {MAX_VOCAB} (JS-4 codes a 4-gram of ids "
                             f"as one 64-bit integer, V^4 < 2^63); pass a smaller --vocab-size")
-
-    @classmethod
-    def from_dict(cls, doc: dict, source: str) -> "TextConfig":
-        return config_from_dict(cls, doc, source)
 
 
 PRESETS: dict[str, TextConfig] = {
@@ -105,21 +84,4 @@ PRESETS: dict[str, TextConfig] = {
 
 
 def preset(name: str) -> TextConfig:
-    if name not in PRESETS:
-        raise UserError(f"--preset {name!r}: unknown preset; choose one of {', '.join(PRESETS)}")
-    return PRESETS[name]
-
-
-def with_overrides(base: TextConfig, **overrides) -> TextConfig:
-    """``base`` with every non-None override applied (the CLI passes None for unset flags).
-
-    Choosing a loss other than WGAN-GP brings that loss's own paper defaults (learning rate, betas,
-    critic steps; SPEC.md) unless the same flags are given explicitly.
-    """
-    given = {k: v for k, v in overrides.items() if v is not None}
-    loss = given.get("loss", base.loss)
-    defaults = LOSS_DEFAULTS.get(loss)
-    if defaults is not None and loss != base.loss:
-        implied = {"lr": defaults.lr, "betas": defaults.betas, "critic_iters": defaults.n_critic}
-        given = {**{k: v for k, v in implied.items() if v is not None}, **given}
-    return replace(base, **given)
+    return pick_preset(PRESETS, name)

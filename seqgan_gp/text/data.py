@@ -7,14 +7,9 @@ the first time. Every problem a user can fix arrives as a ``UserError`` naming t
 
 from __future__ import annotations
 
-import hashlib
-import io
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 from rich.console import Console
 from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn,
                            TransferSpeedColumn)
@@ -23,10 +18,8 @@ from corpora import CorpusError
 from corpora.cache import EncodedCorpus, EncodeSpec, default_cache_dir, find_entry, prepare
 from corpora.sources import open_source
 from seqgan_gp.errors import UserError
-from seqgan_gp.metrics.ngram import NgramCounts
 from seqgan_gp.text.config import TextConfig
 
-NGRAM_ORDERS = (1, 2, 3, 4)
 HELDOUT_MAX = 10_000  # validation sentences encoded (BLEU references)
 
 
@@ -89,74 +82,8 @@ class RichProgress:
             self.progress = None
 
 
-@dataclass
-class TextData:
-    """A run's encoded corpus: training ids, validation ids, tokenizer, statistics."""
-
-    corpus: str  # the --corpus value
-    encoded: EncodedCorpus
-
-    @property
-    def tokenizer(self):
-        return self.encoded.tokenizer
-
-    @property
-    def ids(self) -> np.ndarray:
-        return self.encoded.train  # (N, L) memory map
-
-    @property
-    def heldout(self) -> Optional[np.ndarray]:
-        return self.encoded.heldout
-
-    @property
-    def fingerprint(self) -> str:
-        return self.encoded.encoding_digest
-
-    @property
-    def stats(self) -> dict:
-        return self.encoded.stats
-
-    @property
-    def is_grammar(self) -> bool:
-        return self.corpus == "embedded"
-
-    def references(self, limit: int = HELDOUT_MAX) -> tuple[np.ndarray, str]:
-        """Rows to score BLEU against: the validation set, else the first training sentences."""
-        if self.heldout is not None:
-            return np.asarray(self.heldout[:limit]), "heldout"
-        return np.asarray(self.ids[:limit]), "train"
-
-    def reference_ngrams(self, console: Optional[Console] = None) -> dict[int, NgramCounts]:
-        """The paper's "true" n-gram models: counts over ALL training rows, cached in the entry."""
-        path = self.encoded.path / "ngrams.npz"
-        V = self.tokenizer.vocab_size
-        try:
-            with np.load(path) as z:
-                if str(z["digest"]) == self.fingerprint:
-                    return {n: NgramCounts(z[f"codes{n}"], z[f"counts{n}"]) for n in NGRAM_ORDERS}
-        except (OSError, KeyError, ValueError, EOFError):
-            pass
-        t0 = time.perf_counter()
-        counts = {n: NgramCounts.from_rows(self.ids, n, V) for n in NGRAM_ORDERS}
-        arrays = {"digest": np.array(self.fingerprint)}
-        for n, c in counts.items():
-            arrays[f"codes{n}"], arrays[f"counts{n}"] = c.codes, c.counts
-        buf = io.BytesIO()
-        np.savez(buf, **arrays)
-        tmp = path.with_name(f".ngrams.{hashlib.sha1(str(time.time()).encode()).hexdigest()[:8]}.npz")
-        try:
-            tmp.write_bytes(buf.getvalue())
-            tmp.replace(path)
-        except OSError:
-            tmp.unlink(missing_ok=True)  # a read-only cache: counts are recomputed next time
-        if console is not None and time.perf_counter() - t0 > 2:
-            console.print(f"n-gram reference counts of {len(self.ids):,} sentences: {time.perf_counter() - t0:.1f} s "
-                          f"(cached in {path})")
-        return counts
-
-
 def open_text_data(cfg: TextConfig, *, console: Console, cache_dir: Optional[Path] = None,
-                   show_progress: bool = True, force: bool = False) -> TextData:
+                   show_progress: bool = True, force: bool = False) -> EncodedCorpus:
     """Encode (or open from the cache) the corpus of ``cfg``."""
     source = source_of(cfg)
     progress = RichProgress(console, enabled=show_progress)
@@ -174,32 +101,31 @@ def open_text_data(cfg: TextConfig, *, console: Console, cache_dir: Optional[Pat
     if encoded.built and encoded.stats.get("replaced"):
         console.print(f"[yellow]{cfg.corpus}: {encoded.stats['replaced']} undecodable byte sequences "
                       f"replaced by U+FFFD")
-    return TextData(cfg.corpus, encoded)
+    return encoded
 
 
-def open_cached_text_data(cfg: TextConfig, fingerprint: str, cache_dir: Optional[Path] = None) -> Optional[TextData]:
-    """The cached encoding with this corpus fingerprint, found without reading the corpus (which
-    may be gone); None if the cache does not hold it."""
-    found = find_entry(cache_dir or default_cache_dir(), fingerprint) if fingerprint else None
-    return TextData(cfg.corpus, found) if found is not None else None
+def open_cached_text_data(encoding_digest: Optional[str], cache_dir: Optional[Path] = None) -> Optional[EncodedCorpus]:
+    """The cached encoding with this digest (what a checkpoint records as ``corpus_fingerprint``), found
+    without reading the corpus (which may be gone); None if the cache does not hold it."""
+    return find_entry(cache_dir or default_cache_dir(), encoding_digest) if encoding_digest else None
 
 
-def check_batch(cfg: TextConfig, data: TextData) -> None:
-    if len(data.ids) < cfg.batch_size:
-        raise UserError(f"--corpus {cfg.corpus}: only {len(data.ids)} usable sentences, fewer than one batch of "
+def check_batch(cfg: TextConfig, data: EncodedCorpus) -> None:
+    if len(data.train) < cfg.batch_size:
+        raise UserError(f"--corpus {cfg.corpus}: only {len(data.train)} usable sentences, fewer than one batch of "
                         f"--batch-size {cfg.batch_size}; lower --batch-size or use a larger corpus")
 
 
-def check_same_corpus(where: Path, cfg: TextConfig, meta: dict, data: TextData) -> None:
+def check_same_corpus(where: Path, cfg: TextConfig, meta: dict, data: EncodedCorpus) -> None:
     """A resumed run must train on the corpus and vocabulary it started with."""
-    if meta.get("corpus_fingerprint") != data.fingerprint:
+    if meta.get("corpus_fingerprint") != data.encoding_digest:
         raise UserError(f"--resume {where}: the corpus {cfg.corpus!r} has changed since the run started "
-                        f"(fingerprint {data.fingerprint} vs {meta.get('corpus_fingerprint')}); restore it or "
+                        f"(encoding digest {data.encoding_digest} vs {meta.get('corpus_fingerprint')}); restore it or "
                         f"start a new run")
     check_tokenizer(where, cfg, meta, data)
 
 
-def check_tokenizer(where: Path, cfg: TextConfig, meta: dict, data: TextData) -> None:
+def check_tokenizer(where: Path, cfg: TextConfig, meta: dict, data: EncodedCorpus) -> None:
     """The checkpoint's tokenizer must be the one the corpus gives, or ids would mean other tokens."""
     saved = meta.get("tokenizer") or {}
     current = data.tokenizer.to_json()

@@ -70,3 +70,12 @@ class TextCritic(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         h = self.blocks(self.inp(x.transpose(1, 2)))  # (B, DIM, L)
         return self.fc(h.flatten(1)).squeeze(1)  # (B,)
+
+
+def build_networks(cfg, vocab_size: int, device: torch.device) -> tuple[TextGenerator, TextCritic]:
+    """G and D of a :class:`seqgan_gp.text.config.TextConfig` over ``vocab_size`` ids, on ``device``."""
+    G = TextGenerator(vocab_size=vocab_size, seq_len=cfg.seq_len, dim=cfg.dim, blocks=cfg.blocks,
+                      kernel=cfg.kernel, z_dim=cfg.z_dim).to(device)
+    D = TextCritic(vocab_size=vocab_size, seq_len=cfg.seq_len, dim=cfg.dim, blocks=cfg.blocks,
+                   kernel=cfg.kernel).to(device)
+    return G, D

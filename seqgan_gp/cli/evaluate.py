@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import math
 from pathlib import Path
+from typing import Callable
 
 import click
+from rich.table import Table
 
-from commands.common import console, device_option, user_errors
+from seqgan_gp.atomic import atomic_write_text
 from seqgan_gp.checkpoint import load_checkpoint
+from seqgan_gp.cli.options import console, device_option, user_errors
 from seqgan_gp.device import resolve_device
 from seqgan_gp.errors import UserError
 from seqgan_gp.rundir import resolve_checkpoint
@@ -20,6 +25,20 @@ def default_out(target: Path, checkpoint: Path) -> Path:
     if checkpoint.parent.name == "checkpoints" and (checkpoint.parent.parent / "config.json").is_file():
         return checkpoint.parent.parent / "metrics.json"
     return checkpoint.with_suffix(".metrics.json")
+
+
+def metrics_table(doc: dict, describe: Callable[[str], str]) -> Table:
+    """A metrics.json document as a table: metric, value, meaning (``describe(name)``)."""
+    about = ", ".join(str(doc[k]) for k in ("model", "dataset") if doc.get(k))
+    table = Table(title=f"{doc['kind']} metrics: {doc['samples']} samples of {Path(doc['checkpoint']).name} "
+                        f"(iteration {doc.get('iteration')}{', ' + about if about else ''})")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("meaning")
+    for name, value in doc["metrics"].items():
+        shown = "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.4f}"
+        table.add_row(name, shown, describe(name))
+    return table
 
 
 @click.command("evaluate")
@@ -55,25 +74,21 @@ def evaluate_cmd(target, n, seed, out_file, cache_dir, inception_weights, device
     kind = meta.get("kind")
     out = Path(out_file) if out_file else default_out(Path(target), path)
     if kind == "text":
-        from seqgan_gp.text.evaluate import evaluate_text, metrics_table, write_metrics
+        from seqgan_gp.text.evaluate import evaluate_text
+        from seqgan_gp.text.metrics import describe
 
         doc = evaluate_text(path, n=n, seed=seed, device=resolve_device(device), console=con,
                             cache_dir=Path(cache_dir) if cache_dir else None)
-        for note in doc["notes"]:
-            con.print(f"[yellow]{note}", markup=True)
-        con.print(metrics_table(doc))
-        write_metrics(doc, out)
     elif kind == "image":
-        from image.evaluate import evaluate_image, metrics_table as image_table
-        from seqgan_gp.text.evaluate import write_metrics
+        from image.evaluate import describe, evaluate_image
 
         doc = evaluate_image(path, n=n, seed=seed, device=resolve_device(device), console=con,
                              inception_weights=inception_weights)
-        for note in doc["notes"]:
-            con.print(f"[yellow]{note}", markup=True)
-        con.print(image_table(doc))
-        write_metrics(doc, out)
     else:
         raise UserError(f"{path}: a {kind!r} checkpoint; evaluate knows text and image checkpoints (a toy "
                         f"run's pictures are in RUN_DIR/samples/, its W1 and modes in RUN_DIR/metrics.jsonl)")
+    for note in doc["notes"]:
+        con.print(f"[yellow]{note}", markup=True)
+    con.print(metrics_table(doc, describe))
+    atomic_write_text(out, json.dumps(doc, indent=2) + "\n")
     con.print(f"metrics written to {out}")

@@ -8,10 +8,10 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from commands.common import console, device_option, user_errors
+from seqgan_gp.cli.options import console, device_option, hyperparameter_options, user_errors
 from seqgan_gp.device import resolve_device
-from toy.data import DATASETS
-from toy.experiments import EXPERIMENTS, run_experiment, study_config
+from seqgan_gp.toy.data import DATASETS
+from seqgan_gp.toy.experiments import EXPERIMENTS, run_experiment, study_config
 
 
 def _summary(name: str, results: dict) -> Table:
@@ -54,12 +54,13 @@ def _summary(name: str, results: dict) -> Table:
 @click.option("--depth", type=int, help="Hidden ReLU layers of the critic [default: 3; gradient-norms: 12].")
 @click.option("--dim", type=int, help="Width of the hidden layers [default: 128; gradient-norms: 512 (paper toy: 512)].")
 @click.option("--steps", type=int, help="Critic steps per critic [default: 500; gradient-norms: 60].")
-@click.option("--batch-size", type=int, help="Real points per critic step [default: 256; gradient-norms: 64].")
-@click.option("--lambda-gp", type=float, help="Penalty weight λ [default: 0.1, the toy script's].")
 @click.option("--lr-gp", type=float, help="Adam learning rate of penalised critics [default: 1e-3].")
 @click.option("--lr-clip", type=float, help="RMSProp learning rate of clipped critics [default: 5e-4].")
 @click.option("--eval-points", type=int, help="Real and fixed-generator points for the numbers [default: 1000].")
-@click.option("--seed", type=int, help="Seeds the critics, the data and the noise [default: 0].")
+@hyperparameter_options(only=("--batch-size", "--lambda-gp", "--seed"), help={
+    "--batch-size": "Real points per critic step [default: 256; gradient-norms: 64].",
+    "--lambda-gp": "Penalty weight λ [default: 0.1, the toy script's].",
+    "--seed": "Seeds the critics, the data and the noise [default: 0]."})
 @click.option("--out", type=click.Path(path_type=str), default=None,
               help="Run directory to create [default: runs/NNNNN-experiment-<name>].")
 @click.option("--overwrite", is_flag=True, help="Replace an existing directory at --out.")

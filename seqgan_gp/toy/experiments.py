@@ -39,25 +39,26 @@ import torch
 from rich.console import Console
 from torch import nn
 
-from seqgan_gp.checkpoint import atomic_write_text
+from seqgan_gp.atomic import atomic_write_text
 from seqgan_gp.errors import UserError
-from seqgan_gp.losses import WGANClip, WGANGP, make_optimizer
+from seqgan_gp.objectives import WGANGP, WGANClip, critic_loss
+from seqgan_gp.optimizers import make_optimizer
 from seqgan_gp.provenance import git_commit, versions
 from seqgan_gp.rundir import RunDir, next_run_dir
-from toy.data import DATASETS, ToyBatches, sample_points
-from toy.metrics import wasserstein1
-from toy.models import ToyCritic
-from toy.plots import critic_surface, draw_frame
-from toy.train import cpu_threads
+from seqgan_gp.runtime import cpu_threads
+from seqgan_gp.toy.data import DATASETS, ToyBatches, sample_points
+from seqgan_gp.toy.metrics import wasserstein1
+from seqgan_gp.toy.models import ToyCritic
+from seqgan_gp.toy.plots import critic_surface, draw_frame
 
 EXPERIMENTS = ("clipping-vs-penalty", "gradient-norms", "weight-histograms")
 
 
-def Figure(**kwargs):
-    """matplotlib's Figure, imported on first use so that the CLI starts without matplotlib."""
-    from matplotlib.figure import Figure as _Figure
+def new_figure(**kwargs):
+    """A matplotlib Figure (Agg, no pyplot), imported on first use so that the CLI starts without matplotlib."""
+    from matplotlib.figure import Figure
 
-    return _Figure(**kwargs)
+    return Figure(**kwargs)
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def train_critic(cfg: StudyConfig, dataset: str, clip: Optional[float], device: 
         for _ in range(cfg.steps):
             real = batches.next()
             fake = real + torch.randn(real.shape, generator=rng, device=device)  # the fixed "generator"
-            d_loss, _ = loss.critic_loss(D, real, fake, rng=rng)
+            d_loss, _ = critic_loss(loss, D, real, fake, rng=rng)
             opt.zero_grad(set_to_none=True)
             d_loss.backward()
             if record_layer_grads:  # the loss may run the critic more than once: all passes count
@@ -194,7 +195,7 @@ def critic_numbers(D, real: np.ndarray, fake: np.ndarray, device) -> dict:
 def clipping_vs_penalty(cfg: StudyConfig, out: Path, device, console: Console) -> dict:
     methods = [*cfg.clips, None]
     results: dict = {"datasets": {}}
-    fig = Figure(figsize=(3.0 * len(cfg.datasets), 3.0 * len(methods)), dpi=100, layout="constrained")
+    fig = new_figure(figsize=(3.0 * len(cfg.datasets), 3.0 * len(methods)), dpi=100, layout="constrained")
     axes = fig.subplots(len(methods), len(cfg.datasets), squeeze=False)
     for j, dataset in enumerate(cfg.datasets):
         real, fake = _eval_points(cfg, dataset)
@@ -226,7 +227,7 @@ def gradient_norms(cfg: StudyConfig, out: Path, device, console: Console) -> dic
     dataset = cfg.datasets[0]
     results: dict = {"dataset": dataset, "hidden_layers": cfg.depth, "steps_averaged": cfg.steps - cfg.steps // 2,
                      "methods": {}}
-    fig = Figure(figsize=(6.4, 4.2), dpi=100, layout="constrained")
+    fig = new_figure(figsize=(6.4, 4.2), dpi=100, layout="constrained")
     ax = fig.add_subplot()
     for clip in [*cfg.clips, None]:
         _, grads = train_critic(cfg, dataset, clip, device, record_layer_grads=True)
@@ -260,7 +261,7 @@ def weight_histograms(cfg: StudyConfig, out: Path, device, console: Console) -> 
     dataset = cfg.datasets[0]
     methods = [*cfg.clips, None]
     results: dict = {"dataset": dataset, "methods": {}}
-    fig = Figure(figsize=(6.4, 2.4 * len(methods)), dpi=100, layout="constrained")
+    fig = new_figure(figsize=(6.4, 2.4 * len(methods)), dpi=100, layout="constrained")
     axes = fig.subplots(len(methods), 1, squeeze=False)
     for ax, clip in zip(axes[:, 0], methods):
         D, _ = train_critic(cfg, dataset, clip, device)
@@ -307,7 +308,7 @@ def run_experiment(name: str, cfg: StudyConfig, *, device: torch.device, console
                           "versions": versions(), "git_commit": git_commit(), "command": command})
         console.print(f"[bold]experiment {name}[/]: {cfg.steps} critic steps per critic, width {cfg.dim}, "
                       f"{cfg.depth} hidden layers, run {run.path}")
-        with cpu_threads(device):
+        with cpu_threads(device, 1):
             results = STUDIES[name](cfg, run.path, device, console)
         results = {"experiment": name, **results}
         atomic_write_text(run.path / "results.json", json.dumps(_finite(results), indent=2) + "\n")

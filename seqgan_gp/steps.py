@@ -1,15 +1,15 @@
-"""One critic step and one generator step, as fast as the hardware allows (issue 7).
+"""One adversarial critic step and one generator step, as fast as the hardware allows (issue 7).
 
 The loop (:mod:`seqgan_gp.loop`) calls ``step.critic(real, labels)`` n_critic times, then
 ``step.generator(n)``. Three implementations compute the same numbers:
 
-:class:`TrainStep` (the default, eager PyTorch)
+:class:`AdversarialStep` (the default, eager PyTorch)
     * the critic's fakes are generated under ``no_grad``; the real batch arrives one-hot on the
       device (:class:`seqgan_gp.batches.TokenBatches`);
-    * two critic passes per step, over cat(real, fake) and over x̂, with the penalty's input
-      gradient from ``autograd.grad(create_graph=True)`` (:mod:`seqgan_gp.losses`), then one
-      ``backward`` of the total loss; the PyTorch port of the paper runs three passes and three
-      backwards;
+    * two critic passes per step, over cat(real, fake) and over x̂ (three for a critic with batch
+      norm: seqgan_gp.objectives), with the penalty's input gradient from
+      ``autograd.grad(create_graph=True)`` (:mod:`seqgan_gp.penalty`), then one ``backward`` of the
+      total loss; the PyTorch port of the paper runs three passes and three backwards;
     * gradients set to None instead of zeroed; fused Adam (one kernel for all parameters);
     * in the generator step the critic's parameters are frozen, so its backward computes input
       gradients only;
@@ -38,97 +38,33 @@ under its autocast, the penalty's norm, the losses and the optimizers stay float
 
 from __future__ import annotations
 
-import os
-from dataclasses import asdict, dataclass
 from typing import Callable, Optional
 
 import torch
 
-from seqgan_gp.distributed import DistContext
 from seqgan_gp.errors import UserError
-from seqgan_gp.losses import func_input_grad
-from seqgan_gp.precision import AMP_CHOICES, Precision, apply_tf32, autocast, resolve_precision
+from seqgan_gp.objectives import Objective, has_batch_statistics
+from seqgan_gp.penalty import func_input_grad
+from seqgan_gp.precision import autocast
+from seqgan_gp.runtime import Runtime
 
 
-@dataclass(frozen=True)
-class RuntimeOptions:
-    """How a run executes, not what it learns: these may change when a run is resumed."""
+class AdversarialStep:
+    """The eager critic and generator steps (see the module docstring).
 
-    compile: bool = False  # torch.compile the steps (the first iterations pay the compilation)
-    amp: str = "off"  # off | bf16 | auto: bf16 autocast for the networks (paper: off, float32)
-    cuda_graphs: bool = False  # CUDA only: replay the critic step from a captured CUDA graph
-    tf32: bool = True  # CUDA only: TF32 matrix products and convolutions when not under bf16
-    deterministic: bool = False  # CUDA: deterministic kernels, no autotuning, no TF32 (CPU is bit-exact anyway)
-
-    def __post_init__(self):
-        if self.amp not in AMP_CHOICES:
-            raise UserError(f"--amp {self.amp}: choose one of {', '.join(AMP_CHOICES)}")
-        if self.compile and self.cuda_graphs:
-            raise UserError("--compile and --cuda-graphs: choose one (torch.compile with "
-                            "mode='reduce-overhead' would capture graphs itself)")
-
-
-@dataclass
-class Runtime:
-    """Resolved runtime: the options, the device, the precision and the data-parallel context."""
-
-    options: RuntimeOptions
-    device: torch.device
-    precision: Precision
-    dist: DistContext
-
-    def describe(self) -> str:
-        parts = [f"device {self.device}", f"precision {self.precision.describe()}"]
-        if self.options.compile:
-            parts.append("torch.compile")
-        if self.options.cuda_graphs:
-            parts.append("CUDA graphs")
-        if self.dist.enabled:
-            parts.append(f"data-parallel over {self.dist.world} processes")
-        return ", ".join(parts)
-
-    def to_json(self) -> dict:
-        return {**asdict(self.options), "device": str(self.device), "precision": self.precision.to_json(),
-                "world_size": self.dist.world}
-
-
-def resolve_runtime(options: RuntimeOptions, device: torch.device, dist: Optional[DistContext] = None) -> Runtime:
-    """Check ``options`` against ``device``, choose the precision and set the TF32 switches."""
-    if options.cuda_graphs and device.type != "cuda":
-        raise UserError(f"--cuda-graphs: CUDA graphs need a CUDA device, but this run uses {device}; "
-                        f"drop --cuda-graphs (or use --compile)")
-    precision = resolve_precision(options.amp, device, tf32=options.tf32 and not options.deterministic)
-    apply_tf32(precision)
-    if options.deterministic:
-        make_deterministic()
-    elif device.type == "cuda":
-        torch.backends.cudnn.benchmark = True  # shapes are fixed for a run: let cuDNN pick its fastest kernels
-    return Runtime(options=options, device=device, precision=precision, dist=dist or DistContext())
-
-
-def make_deterministic() -> None:
-    """Same seed, configuration and device give the same weights on CUDA too (PyTorch's reproducibility
-    notes): deterministic algorithms only (an op without one raises), cuDNN without autotuning, and a
-    fixed cuBLAS workspace. The CPU kernels this toolkit uses are deterministic already."""
-    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.use_deterministic_algorithms(True)
-    torch.backends.cudnn.deterministic = True
-    torch.backends.cudnn.benchmark = False
-
-
-class TrainStep:
-    """The eager critic and generator steps (see the module docstring)."""
+    ``G(z)`` (or ``G(z, labels=labels)``) maps noise of ``G.z_dim`` to fakes; ``objective`` is any
+    :class:`seqgan_gp.objectives.Objective`; ``rng`` drives z and the objective's noise;
+    ``sample_labels(n, rng)`` draws the generator step's labels of a conditional model.
+    """
 
     def __init__(self, *, G: torch.nn.Module, D: torch.nn.Module, g_opt: torch.optim.Optimizer,
-                 d_opt: torch.optim.Optimizer, loss, z_dim: int, rng: torch.Generator, runtime: Runtime,
+                 d_opt: torch.optim.Optimizer, objective: Objective, rng: torch.Generator, runtime: Runtime,
                  sample_labels: Optional[Callable] = None):
         self.G, self.D, self.g_opt, self.d_opt = G, D, g_opt, d_opt
-        self.loss, self.z_dim, self.rng, self.runtime = loss, z_dim, rng, runtime
+        self.objective, self.z_dim, self.rng, self.runtime = objective, G.z_dim, rng, runtime
         self.sample_labels = sample_labels
         self.device = next(G.parameters()).device
         self.dist = runtime.dist
-        # the built-in losses split noise and objective; others (e.g. AC-GAN) only offer critic_loss
-        self.split_objective = hasattr(loss, "critic_objective") and hasattr(loss, "critic_noise")
         self.dist.broadcast_module(G)  # data-parallel ranks start from rank 0's weights
         self.dist.broadcast_module(D)
 
@@ -138,7 +74,7 @@ class TrainStep:
         return self.dist.shard(full)
 
     def _critic_noise(self, n: int):
-        full = self.loss.critic_noise(n * self.dist.world, rng=self.rng, device=self.device)
+        full = self.objective.critic_noise(n * self.dist.world, rng=self.rng, device=self.device)
         return None if full is None else self.dist.shard(full)
 
     def _autocast(self, cache_enabled: bool = True):
@@ -150,23 +86,21 @@ class TrainStep:
         with torch.no_grad(), self._autocast(cache_enabled):
             fake = self.G(z, **extra)
         with self._autocast(cache_enabled):
-            if noise is None and not self.split_objective:
-                return self.loss.critic_loss(self.D, real, fake, rng=self.rng, **extra)
-            return self.loss.critic_objective(self.D, real, fake, noise, **extra)
+            return self.objective.critic_objective(self.D, real, fake, noise, **extra)
 
     def critic(self, real: torch.Tensor, labels: Optional[torch.Tensor] = None) -> dict:
         """One critic step on ``real`` and fresh fakes; returns the step's statistics (tensors)."""
         z = self._z(real.shape[0])
-        noise = self._critic_noise(real.shape[0]) if self.split_objective else None
+        noise = self._critic_noise(real.shape[0])
         d_loss, stats = self._critic_loss(real, labels, z, noise)
         self._update(self.D, self.d_opt, d_loss)
-        self.loss.after_critic_step(self.D)
+        self.objective.after_critic_step(self.D)
         return stats
 
     # -- the generator -------------------------------------------------------------------------
     def _generator_loss(self, z, extra):
         with self._autocast():
-            return self.loss.generator_loss(self.D, self.G(z, **extra), **extra)
+            return self.objective.generator_objective(self.D, self.G(z, **extra), **extra)
 
     def generator(self, n: int, conditional: bool = False) -> dict:
         """One generator step on ``n`` fresh fakes; the critic's weights are frozen for it."""
@@ -189,28 +123,27 @@ class TrainStep:
         opt.step()
 
 
-class CompiledStep(TrainStep):
+class CompiledStep(AdversarialStep):
     """``--compile``: the critic's parameter gradient as one compiled ``torch.func`` graph."""
 
     def __init__(self, **kw):
         super().__init__(**kw)
-        if not self.split_objective:
-            raise UserError("--compile: this loss has no functional critic objective (built-in losses only); "
-                            "drop --compile")
-        self.G_eager, self.D_eager = self.G, self.D
-        D, loss, precision, device = self.D, self.loss, self.runtime.precision, self.device
+        if has_batch_statistics(self.D):
+            raise UserError("--compile: this critic has batch norm, whose running statistics a functional "
+                            "critic objective cannot update; drop --compile")
+        D, objective, precision, device = self.D, self.objective, self.runtime.precision, self.device
         self._params = {name: p.detach() for name, p in D.named_parameters()}  # share storage with D
         self._buffers = {name: b for name, b in D.named_buffers()}
 
-        def objective(params, buffers, real, fake, noise, labels):
+        def critic_objective(params, buffers, real, fake, noise, labels):
             def critic(x, labels=None):
                 kwargs = {} if labels is None else {"labels": labels}
                 return torch.func.functional_call(D, (params, buffers), (x,), kwargs)
 
             with autocast(precision, device):
-                return loss.critic_objective(critic, real, fake, noise, labels=labels, input_grad=func_input_grad)
+                return objective.critic_objective(critic, real, fake, noise, labels=labels, input_grad=func_input_grad)
 
-        self._critic_grads = torch.compile(torch.func.grad(objective, has_aux=True))
+        self._critic_grads = torch.compile(torch.func.grad(critic_objective, has_aux=True))
         self._G = torch.compile(self.G)
         self._D = torch.compile(self.D)
 
@@ -225,15 +158,15 @@ class CompiledStep(TrainStep):
             p.grad = grads[name]
         self.dist.average_gradients(self.D)
         self.d_opt.step()
-        self.loss.after_critic_step(self.D)
+        self.objective.after_critic_step(self.D)
         return stats
 
     def _generator_loss(self, z, extra):
         with self._autocast():
-            return self.loss.generator_loss(self._D, self._G(z, **extra), **extra)
+            return self.objective.generator_objective(self._D, self._G(z, **extra), **extra)
 
 
-class GraphedStep(TrainStep):
+class GraphedStep(AdversarialStep):
     """``--cuda-graphs``: the critic's forward and backward replayed from a captured CUDA graph."""
 
     WARMUP = 3  # eager critic steps on a side stream before the capture (PyTorch's recipe)
@@ -242,8 +175,6 @@ class GraphedStep(TrainStep):
         super().__init__(**kw)
         if self.device.type != "cuda":
             raise UserError(f"--cuda-graphs: CUDA graphs need a CUDA device, not {self.device}")
-        if not self.split_objective:
-            raise UserError("--cuda-graphs: this loss has no functional critic objective (built-in losses only)")
         self._graph: Optional[torch.cuda.CUDAGraph] = None
         self._static: dict = {}
         self._stats: dict = {}
@@ -259,7 +190,7 @@ class GraphedStep(TrainStep):
             with torch.cuda.stream(side):
                 d_loss, stats = self._critic_loss(real, labels, z, noise)
                 self._update(self.D, self.d_opt, d_loss)
-                self.loss.after_critic_step(self.D)
+                self.objective.after_critic_step(self.D)
             torch.cuda.current_stream().wait_stream(side)
             self._warm += 1
             return stats
@@ -272,7 +203,7 @@ class GraphedStep(TrainStep):
         self._graph.replay()  # writes the critic's gradients into the same .grad tensors every time
         self.dist.average_gradients(self.D)
         self.d_opt.step()
-        self.loss.after_critic_step(self.D)
+        self.objective.after_critic_step(self.D)
         return {k: v.clone() for k, v in self._stats.items()}
 
     def _capture(self, inputs: dict) -> None:
@@ -287,10 +218,10 @@ class GraphedStep(TrainStep):
         self._graph = graph
 
 
-def make_step(*, runtime: Runtime, **parts) -> TrainStep:
+def make_step(*, runtime: Runtime, **parts) -> AdversarialStep:
     """The step implementation ``runtime.options`` asks for."""
     if runtime.options.compile:
         return CompiledStep(runtime=runtime, **parts)
     if runtime.options.cuda_graphs:
         return GraphedStep(runtime=runtime, **parts)
-    return TrainStep(runtime=runtime, **parts)
+    return AdversarialStep(runtime=runtime, **parts)

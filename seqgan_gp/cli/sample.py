@@ -6,12 +6,11 @@ from pathlib import Path
 
 import click
 
-from commands.common import device_option, user_errors
+from seqgan_gp.cli.options import device_option, user_errors
 from seqgan_gp.checkpoint import load_checkpoint
 from seqgan_gp.device import resolve_device
 from seqgan_gp.errors import UserError
 from seqgan_gp.rundir import resolve_checkpoint
-from seqgan_gp.text.train import sample_text
 
 
 @click.command("sample")
@@ -42,6 +41,8 @@ def sample_cmd(target, n, seed, temperature, classes, out_file, device):
     _, meta = load_checkpoint(path)
     kind = meta.get("kind")
     if kind == "text":
+        from seqgan_gp.text.inference import sample_text
+
         texts = sample_text(path, n=n, seed=seed, temperature=temperature, device=resolve_device(device))
         body = "\n".join(texts) + "\n"
         if out_file:
@@ -50,7 +51,7 @@ def sample_cmd(target, n, seed, temperature, classes, out_file, device):
             click.echo(body, nl=False)
         return
     if kind == "image":
-        from image.train import sample_image
+        from image.sampling import sample_image
 
         wanted = None
         if classes:

@@ -8,35 +8,34 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from commands.common import console, user_errors
+from seqgan_gp.cli.options import console, user_errors
 from corpora.cache import verify
 from seqgan_gp.errors import UserError
-from seqgan_gp.text.config import PRESETS, TOKENIZERS, preset, with_overrides
+from seqgan_gp.config import with_overrides
+from seqgan_gp.text.config import PRESETS, TOKENIZERS, preset
 from seqgan_gp.text.data import open_text_data
 
 
-def summary_table(data, seconds_open: float) -> Table:
+def summary_table(corpus: str, data, seconds_open: float) -> Table:
     s = data.stats
     rows = max(s["rows"], 1)
-    table = Table(title=f"{data.corpus} → {data.tokenizer.kind} ids, {data.ids.shape[1]} tokens a row")
+    table = Table(title=f"{corpus} → {data.tokenizer.kind} ids, {data.train.shape[1]} tokens a row")
     table.add_column("")
     table.add_column("value", justify="right")
-    mb = s["raw_bytes"] / 1e6
-    table.add_row("sentences", f"{s['rows']:,}")
-    table.add_row("lines read", f"{s['lines']:,}")
-    table.add_row("tokens (before padding)", f"{s['tokens']:,}")
-    table.add_row("vocabulary", f"{s['vocab_size']:,} ids")
-    table.add_row("unknown rate", f"{s['unknown'] / max(s['tokens'], 1):.4%}")
-    table.add_row("truncation rate", f"{s['truncated'] / rows:.2%}")
-    table.add_row("dropped (short / long)", f"{s['too_short']:,} / {s['too_long']:,}")
-    table.add_row("undecodable bytes replaced", f"{s['replaced']:,}")
-    table.add_row("validation sentences", f"{s['heldout_rows']:,}")
-    table.add_row("raw text", f"{mb:,.1f} MB")
-    table.add_row("bytes on disk", f"{s['bytes_on_disk'] / 1e6:,.1f} MB")
-    table.add_row("encoding time", f"{s['seconds']:.1f} s ({mb / max(s['seconds'], 1e-9):,.1f} MB/s, two passes)")
-    table.add_row("this call", ("encoded" if data.encoded.built else "opened from the cache") +
-                  f" in {seconds_open:.3f} s")
-    table.add_row("cache entry", str(data.encoded.path))
+    mb, count = s["raw_bytes"] / 1e6, "{:,}".format
+    for label, value in [
+        ("sentences", count(s["rows"])), ("lines read", count(s["lines"])),
+        ("tokens (before padding)", count(s["tokens"])), ("vocabulary", f"{count(s['vocab_size'])} ids"),
+        ("unknown rate", f"{s['unknown'] / max(s['tokens'], 1):.4%}"),
+        ("truncation rate", f"{s['truncated'] / rows:.2%}"),
+        ("dropped (short / long)", f"{count(s['too_short'])} / {count(s['too_long'])}"),
+        ("undecodable bytes replaced", count(s["replaced"])), ("validation sentences", count(s["heldout_rows"])),
+        ("raw text", f"{mb:,.1f} MB"), ("bytes on disk", f"{s['bytes_on_disk'] / 1e6:,.1f} MB"),
+        ("encoding time", f"{s['seconds']:.1f} s ({mb / max(s['seconds'], 1e-9):,.1f} MB/s, two passes)"),
+        ("this call", f"{'encoded' if data.built else 'opened from the cache'} in {seconds_open:.3f} s"),
+        ("cache entry", str(data.path)),
+    ]:
+        table.add_row(label, value)
     return table
 
 
@@ -77,10 +76,10 @@ def prepare_corpus_cmd(preset_name, cache_dir, force, check, **overrides):
     t0 = time.perf_counter()
     data = open_text_data(cfg, console=con, cache_dir=Path(cache_dir) if cache_dir else None, force=force)
     seconds = time.perf_counter() - t0
-    con.print(summary_table(data, seconds))
+    con.print(summary_table(cfg.corpus, data, seconds))
     if check:
-        bad = verify(data.encoded)
+        bad = verify(data)
         if bad:
-            raise UserError(f"{data.encoded.path}: {', '.join(bad)} damaged (checksum mismatch); run "
+            raise UserError(f"{data.path}: {', '.join(bad)} damaged (checksum mismatch); run "
                             f"prepare-corpus again with --force")
         con.print("[green]verified[/]: every cached file matches its CRC-32")

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import click
 from rich.table import Table
 
-from commands.common import (console, device_option, exit_if_stopped, fault_options, loop_options, run_options,
-                             runtime_options, seed_option, tensorboard_option, user_errors)
+from seqgan_gp.cli.options import (console, device_option, exit_if_stopped, hyperparameter_options, training_options,
+                                   user_errors)
 from seqgan_gp.device import resolve_device
-from seqgan_gp.losses import LOSSES
-from toy.config import PRESETS, preset
-from toy.data import DATASETS
+from seqgan_gp.rundir import RunDir
+from seqgan_gp.toy.config import PRESETS, preset
+from seqgan_gp.toy.data import DATASETS
 
 TOY_HELP = {
     "--iters": "Generator iterations to train to (paper: 100000).",
@@ -22,7 +20,9 @@ TOY_HELP = {
     "--lambda-gp": "Gradient penalty weight λ (toy paper: 0.1).",
     "--lr": "Learning rate of both networks (paper: Adam 1e-4; wgan: RMSProp 5e-5).",
     "--betas": "Adam betas as B1,B2 (paper: 0.5,0.9).",
-    "--eval-every": "Iterations between W1 and mode evaluations (0: only at the end).",
+    "--eval-every": "Iterations between W1 and mode evaluations (paper: 100; 0: only at the end).",
+    "--eval-samples": "Generated and real points for W1 and the mode counts (1000).",
+    "--lr-decay/--no-lr-decay": "Decay the learning rate linearly to 0 at --iters (paper: off) [preset: demo on].",
 }
 
 
@@ -34,24 +34,13 @@ TOY_HELP = {
 @click.option("--dataset", type=click.Choice(DATASETS), default=None,
               help="Toy distribution, as the paper's gan_toy.py [preset: 8gaussians].")
 @click.option("--dim", type=int, help="Width of the three hidden ReLU layers of G and D (paper: 512).")
-@click.option("--loss", type=click.Choice(LOSSES), default=None,
-              help="Objective [preset: wgan-gp]. Others bring their paper optimizer defaults: wgan (clipping, "
-                   "RMSProp 5e-5, 5 critic steps), dcgan (Adam 2e-4, 1 step), lsgan (RMSProp 1e-4, 1 step).")
-@click.option("--clip", type=float, help="Weight clipping bound c for --loss wgan (paper: 0.01).")
-@click.option("--lr-decay/--no-lr-decay", default=None,
-              help="Decay the learning rate linearly to 0 at --iters (paper: off) [preset: demo on].")
-@click.option("--plot-every", type=int,
+@click.option("--plot-every", "--sample-every", "sample_every", type=int,
               help="Iterations between PNG frames in samples/ (paper: 100; 0: only at the end).")
-@click.option("--eval-samples", type=int, help="Generated and real points for W1 and the mode counts (1000).")
-@loop_options(help=TOY_HELP, skip=("--sample-every",))
-@seed_option
+@hyperparameter_options(help=TOY_HELP, skip=("--sample-every",))
 @device_option
-@tensorboard_option
-@run_options
 @user_errors
-@runtime_options
-@fault_options
-def train_toy_cmd(preset_name, device, tensorboard, out, resume, overwrite, runtime, faults, **overrides):
+@training_options
+def train_toy_cmd(preset_name, device, run, **overrides):
     """Train a GAN on a 2-D toy distribution (8gaussians, 25gaussians, swissroll) as the paper's gan_toy.py.
 
     Writes frames (the critic's value surface with real points in orange and generated points in green)
@@ -66,25 +55,26 @@ def train_toy_cmd(preset_name, device, tensorboard, out, resume, overwrite, runt
       python cli.py train-toy --preset paper --dataset 25gaussians --device cuda
       python cli.py train-toy --resume runs/00000-toy-8gaussians --iters 1200
     """
-    from toy.train import train_toy  # matplotlib and POT load only when a toy is trained
+    from seqgan_gp.runner import run_task
+    from seqgan_gp.toy.task import ToyTask  # matplotlib and POT load only when a toy is trained
 
     con = console()
-    run = train_toy(base=preset(preset_name), overrides=overrides, device=resolve_device(device), console=con,
-                    out=Path(out) if out else None, resume=Path(resume) if resume else None,
-                    overwrite=overwrite, command=sys.argv, tensorboard=tensorboard, runtime=runtime, faults=faults)
-    res = run.result
-    exit_if_stopped(con, "train-toy", run.run_dir, res)
-    table = Table(title=f"train-toy: {run.run_dir}")
+    done = run_task(ToyTask(), base=preset(preset_name), overrides=overrides, device=resolve_device(device),
+                    console=con, **run.run_task_arguments())
+    exit_if_stopped(con, done)
+    evals = [r for r in RunDir(done.run_dir).metrics() if "w1" in r]
+    table = Table(title=f"train-toy: {done.run_dir}")
     table.add_column("iteration", justify="right")
     table.add_column("W1 (1,000 vs 1,000 points)", justify="right")
-    if "modes" in run.last:
+    if evals and "modes" in evals[-1]:
         table.add_column("modes covered", justify="right")
         table.add_column("high-quality share (≤ 3σ)", justify="right")
-    for rec in ([run.first] if run.first is not run.last else []) + [run.last]:
+    for rec in evals[:1] + evals[1:][-1:]:  # the first and the last evaluation
         row = [str(rec["iteration"]), f"{rec['w1']:.4f}"]
         if "modes" in rec:
             row += [str(rec["modes"]), f"{rec['high_quality']:.3f}"]
         table.add_row(*row)
     con.print(table)
-    con.print(f"[bold]done[/]: iteration {res.iteration}; frames in {run.run_dir / 'samples'} "
-              f"(last {run.frames[-1].name if run.frames else '-'}), loss curves {run.loss_plot}")
+    frame = done.last_sample.name if done.last_sample else "-"
+    con.print(f"[bold]done[/]: iteration {done.result.iteration}; frames in {done.run_dir / 'samples'} "
+              f"(last {frame}), loss curves {done.run_dir / 'losses.png'}")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from commands.common import console, user_errors
+from seqgan_gp.cli.options import console, user_errors
 from seqgan_gp.errors import UserError
 from seqgan_gp.rundir import RunDir
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import click
 
-from commands.common import (console, data_parallel, device_option, exit_if_stopped, fault_options, loop_options,
-                             run_options, runtime_options, seed_option, tensorboard_option, user_errors)
+from seqgan_gp.cli.options import (console, data_parallel, device_option, exit_if_stopped, hyperparameter_options,
+                                   training_options, user_errors)
 from image.config import DATASETS, PRESETS, paper_config
 from image.models import MODELS
-from seqgan_gp.losses import LOSSES
+from seqgan_gp.rundir import RunDir
 
 
 @click.command("train-image")
@@ -33,12 +31,6 @@ from seqgan_gp.losses import LOSSES
 @click.option("--dim", type=int, help="Network width DIM (paper: 128 CIFAR models, 64 the others).")
 @click.option("--gen-batch-multiple", type=int,
               help="Generator batch = this x --batch-size (paper: 2 for cifar-resnet, else 1).")
-@click.option("--loss", type=click.Choice(LOSSES), default=None,
-              help="Objective [wgan-gp]. Others bring their paper optimizer defaults (wgan: RMSProp 5e-5 with "
-                   "clipping; dcgan: Adam 2e-4, 1 critic step; lsgan: RMSProp 1e-4, 1 step).")
-@click.option("--clip", type=float, help="Weight clipping bound for --loss wgan (paper: 0.01).")
-@click.option("--lr-decay/--no-lr-decay", default=None,
-              help="Decay the learning rate linearly to 0 over --iters (paper: cifar-resnet only).")
 @click.option("--dequantize/--no-dequantize", default=None,
               help="Pixels x/256 + U[0,1/128) instead of x/255 (paper: cifar-resnet only).")
 @click.option("--acgan-scale", type=float, help="Weight of the critic's class cross-entropy (paper: 1.0).")
@@ -46,19 +38,14 @@ from seqgan_gp.losses import LOSSES
 @click.option("--max-examples", type=int, help="Use only the first N images of the dataset (0: all).")
 @click.option("--embedded-size", type=int, help="Images in the embedded dataset (paper preset: 50000).")
 @click.option("--sample-grid", type=int, help="Samples per PNG grid (paper: 100 cifar-resnet, 128 DCGAN/MNIST, 64 the rest).")
-@click.option("--eval-samples", type=int, help="Generated and real images per SWD / MS-SSIM / IS / FID evaluation.")
 @click.option("--inception-weights", type=click.Path(path_type=str), default=None,
               help="TorchScript Inception file (inception-2015-12-05.pt) for IS and FID at each evaluation; "
                    "never downloaded.")
-@loop_options
-@seed_option
+@hyperparameter_options(help={"--eval-samples": "Generated and real images per SWD / MS-SSIM / IS / FID evaluation."})
 @device_option
-@tensorboard_option
-@run_options
 @user_errors
-@runtime_options
-@fault_options
-def train_image_cmd(preset_name, device, out, resume, overwrite, tensorboard, runtime, faults, **overrides):
+@training_options
+def train_image_cmd(preset_name, device, run, **overrides):
     """Train one of the paper's image WGAN-GP models (the same loop, losses and checkpoints as text).
 
     Sample grids from a fixed noise batch go to RUN_DIR/samples/ every --sample-every iterations;
@@ -73,22 +60,22 @@ def train_image_cmd(preset_name, device, out, resume, overwrite, tensorboard, ru
       python cli.py train-image --resume runs/00000-image-embedded-cifar-resnet --iters 2000
       torchrun --nproc_per_node 4 cli.py train-image --dataset cifar10 --data-dir ~/data   # data-parallel
     """
-    from image.train import train_image
+    from image.task import ImageTask
+    from seqgan_gp.runner import run_task
 
     con = console()
     base = paper_config(overrides["model"] or "cifar-resnet", preset_name)
     with data_parallel(device) as (dist, dev):
-        run = train_image(base=base, overrides=overrides, device=dev, console=con,
-                          out=Path(out) if out else None, resume=Path(resume) if resume else None, overwrite=overwrite,
-                          command=sys.argv, tensorboard=tensorboard, runtime=runtime, faults=faults, dist=dist)
-    res = run.result
-    exit_if_stopped(con, "train-image", run.run_dir, res, quiet=not dist.is_main)
+        done = run_task(ImageTask(), base=base, overrides=overrides, device=dev, console=con, dist=dist,
+                        **run.run_task_arguments())
+    exit_if_stopped(con, done, quiet=not dist.is_main)
     if not dist.is_main:  # rank 0 reports
         return
-    con.print(f"[bold]done[/]: iteration {res.iteration}, run directory {run.run_dir}")
-    if run.grids:
-        con.print(f"sample grids: {run.grids[0]} ... {run.grids[-1]}" if len(run.grids) > 1 else f"sample grid: {run.grids[0]}")
-    evals = [m for m in run.metrics if "swd_avg" in m]
+    con.print(f"[bold]done[/]: iteration {done.result.iteration}, run directory {done.run_dir}")
+    first, last = done.first_sample, done.last_sample
+    if last is not None:
+        con.print(f"sample grids: {first} ... {last}" if first != last else f"sample grid: {last}")
+    evals = [m for m in RunDir(done.run_dir).metrics() if "swd_avg" in m]
     if evals:
         first, last = evals[0], evals[-1]
         con.print(f"SWD x1e3 (avg over levels): {first['swd_avg']:.2f} at iteration {first['iteration']} → "

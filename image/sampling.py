@@ -1,0 +1,93 @@
+"""Images from an image generator: fixed-noise batches, and PNG grids from a checkpoint (``sample``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import torch
+
+from image.config import KIND, ImageConfig
+from image.data import to_unit_range
+from image.grid import save_grid
+from image.models import build_models
+from seqgan_gp.checkpoint import load_checkpoint, module_from_flat
+from seqgan_gp.configfile import config_from_dict
+from seqgan_gp.errors import UserError
+from seqgan_gp.rundir import resolve_checkpoint
+
+
+def build_networks(cfg: ImageConfig, n_classes: int, device: torch.device):
+    """G and D of ``cfg.model`` on ``device``; ``n_classes`` labels for a conditional run."""
+    return tuple(m.to(device) for m in build_models(
+        cfg.model, dim=cfg.dim, z_dim=cfg.z_dim, channels=cfg.channels,
+        n_classes=n_classes if cfg.conditional else 0, g_batch_norm=cfg.loss == "wgan"))
+
+
+@torch.no_grad()
+def generate(G, n: int, *, seed: int, labels: Optional[torch.Tensor] = None, batch_size: int = 100) -> torch.Tensor:
+    """``n`` images from fixed noise (its own generator seeded with ``seed``), in G's range, on the CPU.
+
+    The generators' batch norm uses batch statistics (as the paper's code when sampling), so images
+    are made in batches of ``batch_size``; a grid is made in one batch.
+    """
+    device = next(G.parameters()).device
+    gen = torch.Generator(device=device).manual_seed(seed)
+    z = torch.randn(n, G.z_dim, device=device, generator=gen)
+    out = []
+    for i in range(0, n, batch_size):
+        extra = {} if labels is None else {"labels": labels[i : i + batch_size].to(device)}
+        out.append(G(z[i : i + batch_size], **extra).float().cpu())
+    return torch.cat(out)
+
+
+def grid_labels(cfg: ImageConfig, n_classes: int, n: int) -> Optional[torch.Tensor]:
+    """The paper's fixed grid labels: 0..K−1 repeated, so each grid row runs through the classes."""
+    return torch.arange(n) % n_classes if cfg.conditional else None
+
+
+def load_image_generator(target: Path, device: torch.device):
+    """(G, cfg, meta) of a run directory (its newest checkpoint) or an image checkpoint file."""
+    path = resolve_checkpoint(Path(target))
+    tensors, meta = load_checkpoint(path, kind=KIND)
+    try:
+        cfg = config_from_dict(ImageConfig, meta["config"], str(path))
+        n_classes = int(meta["data"]["classes"])
+    except (KeyError, ValueError, TypeError) as exc:
+        raise UserError(f"{path}: checkpoint metadata lacks a usable image config ({exc})") from None
+    G, _ = build_networks(cfg, n_classes, device)
+    module_from_flat("G", G, tensors, path)
+    return G, cfg, meta
+
+
+def sample_image(target: Path, *, n: int, seed: int, device: torch.device, out: Optional[Path] = None,
+                 classes: Optional[list[int]] = None) -> tuple[Path, int]:
+    """Write a PNG grid of samples; returns (path, rows).
+
+    Unconditional: ``n`` images in the paper's grid layout. Conditional: one row per class (all
+    classes, or ``classes``), ``n`` images per row, each row generated with its class label.
+    """
+    if n < 1:
+        raise UserError(f"-n {n}: ask for at least one sample")
+    path = resolve_checkpoint(Path(target))
+    G, cfg, meta = load_image_generator(path, device)
+    n_classes = int(meta["data"]["classes"])
+    if classes and not cfg.conditional:
+        raise UserError(f"--classes: {path} is an unconditional model; it cannot be asked for classes")
+    rows = None
+    labels = None
+    if cfg.conditional:
+        classes = list(range(n_classes)) if not classes else classes
+        bad = [c for c in classes if not 0 <= c < n_classes]
+        if bad:
+            raise UserError(f"--classes {','.join(map(str, bad))}: the model knows classes 0..{n_classes - 1}")
+        labels = torch.tensor(classes).repeat_interleave(n)  # row k: n images of classes[k]
+        rows = len(classes)
+    images = generate(G, labels.numel() if labels is not None else n, seed=seed, labels=labels,
+                      batch_size=max(n, 100))
+    if out is None:
+        run_dir = path.parent.parent if path.parent.name == "checkpoints" else path.parent
+        folder = run_dir / "samples" if (run_dir / "samples").is_dir() else run_dir
+        out = folder / f"sample_{meta.get('iteration', 0):08d}_seed{seed}.png"
+    save_grid(to_unit_range(images, cfg.unit_range), Path(out), rows=rows)
+    return Path(out), rows or 0

@@ -1,0 +1,54 @@
+"""What an adversarial task trains: G and D, their optimizers, the RNG and Algorithm 1's iteration.
+
+Text, image and toy tasks build their networks and batch source; :func:`gan_trainable` adds what every
+GAN shares, from the configuration: the loss's paper optimizer for both networks (Adam, or RMSProp
+for weight clipping and LSGAN), the run's generator seeded with ``cfg.seed + 1`` (it draws z and
+the penalty's ε), the objective ``cfg.loss`` names and the critic steps per generator step.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import torch
+
+from seqgan_gp.config import GANConfig
+from seqgan_gp.loop import AdversarialIteration
+from seqgan_gp.objectives import Objective, ScoreObjective, make_objective
+from seqgan_gp.optimizers import LOSS_DEFAULTS, make_optimizer
+from seqgan_gp.state import BatchSource, TrainState
+from seqgan_gp.steps import make_step
+from seqgan_gp.task import Trainable
+
+
+def objective_of(cfg: GANConfig) -> ScoreObjective:
+    """The objective of ``cfg.loss`` with its constants (λ, c)."""
+    return make_objective(cfg.loss, lambda_gp=cfg.lambda_gp, clip=cfg.clip)
+
+
+def adversarial_trainable(*, G: torch.nn.Module, D: torch.nn.Module, g_opt: torch.optim.Optimizer,
+                          d_opt: torch.optim.Optimizer, batches: BatchSource, rng: torch.Generator,
+                          objective: Objective, n_critic: int, gen_batch: int,
+                          sample_labels: Optional[Callable] = None) -> Trainable:
+    """Trainable whose iteration is Algorithm 1's: ``n_critic`` critic steps, then a generator step of
+    ``gen_batch`` examples. ``sample_labels(n, rng)`` draws a conditional generator's labels."""
+    state = TrainState(modules={"G": G, "D": D}, optimizers={"G": g_opt, "D": d_opt}, batches=batches, rng=rng)
+
+    def iteration(runtime) -> AdversarialIteration:
+        step = make_step(G=G, D=D, g_opt=g_opt, d_opt=d_opt, objective=objective, rng=rng, runtime=runtime,
+                         sample_labels=sample_labels)
+        return AdversarialIteration(step, batches, n_critic=n_critic, gen_batch=gen_batch)
+
+    return Trainable(state=state, iteration=iteration)
+
+
+def gan_trainable(cfg: GANConfig, G: torch.nn.Module, D: torch.nn.Module, batches: BatchSource,
+                  device: torch.device, *, objective: Optional[Objective] = None, gen_batch: Optional[int] = None,
+                  sample_labels: Optional[Callable] = None) -> Trainable:
+    """:func:`adversarial_trainable` from a configuration (``objective`` defaults to ``cfg.loss``'s)."""
+    name = LOSS_DEFAULTS[cfg.loss].optimizer
+    return adversarial_trainable(
+        G=G, D=D, g_opt=make_optimizer(name, G.parameters(), lr=cfg.lr, betas=cfg.betas),
+        d_opt=make_optimizer(name, D.parameters(), lr=cfg.lr, betas=cfg.betas), batches=batches,
+        rng=torch.Generator(device=device).manual_seed(cfg.seed + 1), objective=objective or objective_of(cfg),
+        n_critic=cfg.critic_iters, gen_batch=gen_batch or cfg.batch_size, sample_labels=sample_labels)

@@ -1,0 +1,85 @@
+"""``train-text`` as a task of the core (seqgan_gp.task): the paper's character-level language GAN.
+
+The corpus is encoded once into the cache (corpora.cache) and read from there as memory-mapped
+ids; batches arrive one-hot on the device (seqgan_gp.batches). Samples are argmax decodings of a
+fixed noise batch (watch one batch improve); evaluations are the metrics of seqgan_gp.text.metrics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import torch
+from rich.console import Console
+
+from corpora.cache import EncodedCorpus
+from seqgan_gp.batches import TokenBatches
+from seqgan_gp.distributed import DistContext
+from seqgan_gp.gan import gan_trainable
+from seqgan_gp.rundir import RunDir
+from seqgan_gp.task import Trainable
+from seqgan_gp.text.config import KIND, TextConfig
+from seqgan_gp.text.data import check_batch, check_same_corpus, corpus_name, open_text_data
+from seqgan_gp.text.metrics import TextEvaluator
+from seqgan_gp.text.models import build_networks
+from seqgan_gp.text.sampling import generate_ids
+
+SAMPLES = 64  # argmax samples in each samples_<iteration>.txt
+
+
+@dataclass
+class TextTask:
+    """A text run; one task object serves one command (it knows the corpus cache to use)."""
+
+    cache_dir: Optional[Path] = None  # the encoded-corpus cache (default: corpora.cache.default_cache_dir)
+
+    kind = KIND
+    config = TextConfig
+    resumable = ("eval_samples",)
+
+    def run_name(self, cfg: TextConfig) -> str:
+        return f"text-{corpus_name(cfg.corpus)}"
+
+    def open_data(self, cfg: TextConfig, *, console: Console, show_progress: bool) -> EncodedCorpus:
+        data = open_text_data(cfg, console=console, cache_dir=self.cache_dir, show_progress=show_progress)
+        check_batch(cfg, data)
+        return data
+
+    def metadata(self, cfg: TextConfig, data: EncodedCorpus) -> dict:
+        stats = {k: data.stats[k] for k in ("tokens", "unknown", "truncated", "replaced")}
+        return {"tokenizer": data.tokenizer.to_json(), "corpus_fingerprint": data.encoding_digest,  # the key of older runs
+                "corpus_stats": {"sentences": len(data.train), "vocab_size": data.tokenizer.vocab_size,
+                                 "heldout": len(data.heldout) if data.heldout is not None else 0,
+                                 "cache": str(data.path), **stats}}
+
+    def check_resume(self, cfg: TextConfig, data: EncodedCorpus, meta: dict, where: Path) -> None:
+        check_same_corpus(where, cfg, meta, data)
+
+    def build(self, cfg: TextConfig, data: EncodedCorpus, device: torch.device, dist: DistContext) -> Trainable:
+        G, D = build_networks(cfg, data.tokenizer.vocab_size, device)
+        batches = TokenBatches(data.train, data.tokenizer.vocab_size, cfg.batch_size, cfg.seed, device,
+                               rank=dist.rank, world=dist.world)
+        return gan_trainable(cfg, G, D, batches, device)
+
+    def header(self, cfg: TextConfig, data: EncodedCorpus) -> str:
+        return (f"{cfg.corpus}: {len(data.train):,} sentences, vocabulary {data.tokenizer.vocab_size}, DIM {cfg.dim}, "
+                f"{cfg.blocks} blocks, {cfg.critic_iters} critic steps")
+
+    def sampler(self, cfg: TextConfig, trainable: Trainable, data: EncodedCorpus, folder: Path):
+        G, tok = trainable.state.modules["G"], data.tokenizer
+
+        def sample(iteration: int) -> list[str]:
+            texts = tok.decode(generate_ids(G, SAMPLES, seed=cfg.seed))  # fixed z: watch one batch improve
+            (folder / f"samples_{iteration:08d}.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
+            return texts
+
+        return sample
+
+    def evaluator(self, cfg: TextConfig, trainable: Trainable, data: EncodedCorpus, *, device: torch.device,
+                  console: Console) -> TextEvaluator:
+        return TextEvaluator(cfg, trainable.state.modules["G"], data, console)
+
+    def finish(self, cfg: TextConfig, run: RunDir) -> None:
+        """Nothing beyond the samples, metrics and checkpoints."""

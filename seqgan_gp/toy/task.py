@@ -1,0 +1,100 @@
+"""``train-toy`` as a task of the core (seqgan_gp.task): a GAN on a 2-D toy distribution (gan_toy.py).
+
+Samples are PNG frames (the critic's value surface with real and generated points), evaluations the
+exact Wasserstein-1 distance between ``eval_samples`` generated and real points and, for the
+Gaussian mixtures, the modes covered and the share of high-quality samples (seqgan_gp.toy.metrics);
+a finished run also draws its loss curves to ``losses.png``. The toy networks train on one CPU
+thread (seqgan_gp.runtime.cpu_threads).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from rich.console import Console
+
+from seqgan_gp.distributed import DistContext
+from seqgan_gp.gan import gan_trainable
+from seqgan_gp.plots import save_group
+from seqgan_gp.rundir import RunDir
+from seqgan_gp.task import Trainable
+from seqgan_gp.toy.config import KIND, ToyConfig
+from seqgan_gp.toy.data import ToyBatches, mode_centers, mode_std, sample_points
+from seqgan_gp.toy.metrics import mode_stats, wasserstein1
+from seqgan_gp.toy.models import ToyCritic, ToyGenerator
+from seqgan_gp.toy.plots import critic_surface, save_frame
+
+FRAME_POINTS = 256  # generated and real points drawn in a frame (the script's 256 and batch)
+EVAL_SEED = 12345  # fixed real points and noise of evaluations and frames: curves compare like with like
+
+
+@torch.no_grad()
+def generate(G, n: int, seed: int) -> np.ndarray:
+    """``n`` generated points (n, 2) from noise drawn with ``seed`` (on the CPU, so every device agrees)."""
+    z = torch.randn(n, G.z_dim, generator=torch.Generator().manual_seed(seed))
+    return G(z.to(next(G.parameters()).device)).float().cpu().numpy()
+
+
+def evaluate_points(dataset: str, fake: np.ndarray, real: np.ndarray) -> dict:
+    """W1 between the two clouds; modes covered and high-quality share for the mixtures."""
+    out = {"w1": wasserstein1(fake, real)}
+    if dataset != "swissroll":
+        stats = mode_stats(fake, mode_centers(dataset), mode_std(dataset))
+        out.update(modes=stats["modes"], high_quality=stats["high_quality"])
+    return out
+
+
+@dataclass
+class ToyTask:
+    """The smallest task: what makes a toy run comes first; the data hooks have nothing to do."""
+
+    kind = KIND
+    config = ToyConfig
+    resumable = ("eval_samples",)
+
+    def build(self, cfg: ToyConfig, data: None, device: torch.device, dist: DistContext) -> Trainable:
+        G, D = ToyGenerator(cfg.dim).to(device), ToyCritic(cfg.dim).to(device)
+        trainable = gan_trainable(cfg, G, D, ToyBatches(cfg.dataset, cfg.batch_size, cfg.seed, device), device)
+        trainable.threads = 1  # far too small to gain from splitting a product over cores
+        return trainable
+
+    def sampler(self, cfg: ToyConfig, trainable: Trainable, data: None, folder: Path):
+        G, D = trainable.state.modules["G"], trainable.state.modules["D"]
+        real = sample_points(cfg.dataset, FRAME_POINTS, np.random.default_rng(EVAL_SEED + 1))
+
+        def frame(iteration: int) -> Path:
+            axis, values = critic_surface(D, device=next(D.parameters()).device)
+            fake = generate(G, FRAME_POINTS, EVAL_SEED + 2)  # fixed z: watch one cloud move
+            path = folder / f"frame_{iteration:08d}.png"
+            save_frame(path, axis, values, real, fake, f"{cfg.dataset}, {cfg.loss}, iteration {iteration}")
+            return path
+
+        return frame
+
+    def evaluator(self, cfg: ToyConfig, trainable: Trainable, data: None, *, device: torch.device,
+                  console: Console):
+        G, real = trainable.state.modules["G"], sample_points(cfg.dataset, cfg.eval_samples,
+                                                              np.random.default_rng(EVAL_SEED))
+        return lambda iteration: evaluate_points(cfg.dataset, generate(G, cfg.eval_samples, EVAL_SEED), real)
+
+    def header(self, cfg: ToyConfig, data: None) -> str:
+        return (f"{cfg.dataset}: {cfg.loss}, width {cfg.dim}, batch {cfg.batch_size}, {cfg.critic_iters} critic "
+                f"steps, lr {cfg.lr:g}, {cfg.iters} iterations")
+
+    def run_name(self, cfg: ToyConfig) -> str:
+        return f"toy-{cfg.dataset}"
+
+    def open_data(self, cfg: ToyConfig, *, console: Console, show_progress: bool) -> None:
+        """Nothing to open: batches are drawn from the distribution (seqgan_gp.toy.data)."""
+
+    def metadata(self, cfg: ToyConfig, data: None) -> dict:
+        return {}
+
+    def check_resume(self, cfg: ToyConfig, data: None, meta: dict, where: Path) -> None:
+        """The distribution is the configuration's, which a resumed run keeps."""
+
+    def finish(self, cfg: ToyConfig, run: RunDir) -> None:
+        save_group(run.metrics(), "losses", run.path / "losses.png")
