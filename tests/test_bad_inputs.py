@@ -321,8 +321,9 @@ CASES = {
                                     mkdirs("folder/sub")),
     # tampered checkpoints and run directories
     "checkpoint-wrong-shape": Case(["sample", "{tmp}/t.safetensors", "-n", "2"],
-                                   r"\S+/t\.safetensors: tensor G\.\S+ has shape \(\d+, \d+\) but the model expects "
-                                   r"\(\d+, \d+\); .*use an intact checkpoint", tampered_file("text", grow_first("G."))),
+                                   r"\S+/t\.safetensors: its metadata describes a G of 36,109 parameters \(dim 16, 1 "
+                                   r"blocks, kernel 5, seq_len 16, 29 ids\) but its tensors hold 36,237; .*use an "
+                                   r"intact checkpoint", tampered_file("text", grow_first("G."))),
     "checkpoint-missing-keys": Case(["evaluate", "{tmp}/t.safetensors", "-n", "4"],
                                     r"\S+/t\.safetensors: checkpoint does not match the model \(G: missing \[.+\], unexpected \[\]\); "
                                     r".*use an intact checkpoint", tampered_file("image", drop("G."))),
