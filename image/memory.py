@@ -16,7 +16,9 @@ from dataclasses import replace
 import torch
 
 from image.config import ImageConfig
+from seqgan_gp.config import paper_value
 from seqgan_gp.memory import FLOAT, Need, refuse_if_too_big, step_bytes
+from seqgan_gp.messages import flag
 
 EVAL_BYTES_PER_PIXEL = 120  # per pixel and channel of each evaluated image, besides ...
 EVAL_BYTES_PER_IMAGE = 500_000  # ... its SWD descriptors and the metrics' working arrays
@@ -50,7 +52,7 @@ def network_sizes(cfg: ImageConfig, n_classes: int) -> tuple[int, int, int, int]
         fake = G(torch.zeros(2, G.z_dim, device=meta), **labels)
         per_g = sum(kept) // 2
         kept.clear()
-        D(fake, **labels) if cfg.conditional else D(fake)
+        D(fake)  # an AC-GAN critic predicts the labels: it takes none
         per_d = sum(kept) // 2
     finally:
         for h in hooks:
@@ -72,8 +74,9 @@ def check_training(cfg: ImageConfig, n_classes: int, device: torch.device) -> No
         return Need(device=step_bytes(G + D, 2 * aG + 6 * aD, batch, optimizer_slots=slots),
                     host=evaluation(eval_samples, cfg))
 
-    refuse_if_too_big("training this model", need, {"--dim": cfg.dim, "--batch-size": cfg.batch_size,
-                                                   "--eval-samples": cfg.eval_samples}, device)
+    names = ("dim", "batch_size", "eval_samples")
+    refuse_if_too_big("training this model", need, {flag(n): getattr(cfg, n) for n in names}, device,
+                      usual={flag(n): paper_value(cfg, n) for n in names})
 
 
 def check_sampling(cfg: ImageConfig, n_classes: int, n: int, device: torch.device, *, metrics: bool,

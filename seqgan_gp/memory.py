@@ -121,12 +121,13 @@ def largest_fitting(need: Callable[[int], int], budget: float, current: int) -> 
 
 
 def refuse_if_too_big(what: str, need: Callable[..., Need], values: dict[str, int], device: torch.device,
-                      fix: str = "") -> None:
+                      usual: Optional[dict[str, int]] = None, fix: str = "") -> None:
     """Raise a UserError when ``need(**values)`` exceeds the memory available now.
 
     ``values`` maps each flag that sizes the work (``"--dim"``: 512) to its value; ``need`` takes them
-    as keyword arguments named without the dashes (``dim=512``). The message names the flag whose
-    value is furthest above the largest that fits, and that value; ``fix`` adds another way out.
+    as keyword arguments named without the dashes (``dim=512``). The message names one flag that
+    alone can make it fit, and the largest value of it that does: the one furthest above its
+    ``usual`` value (the paper's), else furthest above that largest value; ``fix`` adds another way out.
     """
     kwargs = {flag.lstrip("-").replace("-", "_"): v for flag, v in values.items()}
     total = need(**kwargs)
@@ -146,11 +147,11 @@ def refuse_if_too_big(what: str, need: Callable[..., Need], values: dict[str, in
                 continue
             fits = largest_fitting(need_with(flag), budget, value)
             if fits >= 1:
-                ratio = value / fits
+                ratio = value / (usual[flag] if usual and usual.get(flag) else fits)
                 if best is None or ratio > best[0]:
                     best = (ratio, flag, fits)
         place = "the GPU has" if where == "cuda" else "this machine has"
-        head = f"{what} need{'s' if not what.endswith('s') else ''} ~{size(needed)}; {place} {size(avail)} available"
+        head = f"{what} need{'' if what.endswith('s') else 's'} ~{size(needed)}; {place} {size(avail)} available"
         if best is not None:
             _, flag, fits = best
             raise UserError(f"{flag} {values[flag]}: {head}; the largest {flag} that fits is about {fits}"

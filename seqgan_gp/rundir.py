@@ -233,8 +233,9 @@ def _refuse_existing(path: Path, overwrite: bool) -> bool:
         return False
     if found.state == "other":
         hint = "; --overwrite replaces only seqgan_gp runs" if overwrite else ""
+        held = sorted(p.name + ("/" if p.is_dir() else "") for p in path.iterdir())
         raise UserError(f"--out {path}: the folder is not empty and is not a seqgan_gp run ({found.why}; it holds "
-                        f"{shown(found.foreign)}){hint}; choose another --out (a new or empty folder)")
+                        f"{shown(held)}){hint}; choose another --out (a new or empty folder)")
     if found.foreign:
         raise UserError(f"--out {path}: holds a seqgan_gp run and also files seqgan_gp did not write "
                         f"({shown(found.foreign)}); nothing was replaced: move those files out of the folder, or "

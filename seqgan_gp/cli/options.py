@@ -214,14 +214,27 @@ LONG_SAMPLING = 2048  # samples above which sample and evaluate show a progress 
 @contextlib.contextmanager
 def sample_progress(total: int, description: str):
     """A progress bar on standard error for drawing ``total`` samples, when that takes a while:
-    yields a callback ``progress(done)`` (None for short runs: no bar)."""
+    yields a callback ``progress(done)`` (None for short runs: no bar). The bar appears at the first
+    call, after the command's checks: a refusal prints its one line alone."""
     if total <= LONG_SAMPLING:
         yield None
         return
     from seqgan_gp.progress import TrainingProgress
 
-    with TrainingProgress(Console(stderr=True, highlight=False), total=total, description=description) as bar:
-        yield bar.advance
+    bar = None
+
+    def progress(done: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = TrainingProgress(Console(stderr=True, highlight=False), total=total, description=description)
+            bar.__enter__()
+        bar.advance(done)
+
+    try:
+        yield progress
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
 
 
 def user_errors(f):

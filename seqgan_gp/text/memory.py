@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import torch
 
+from seqgan_gp.config import paper_value
 from seqgan_gp.memory import FLOAT, Need, refuse_if_too_big, step_bytes
+from seqgan_gp.messages import flag
 
 EVAL_BYTES_PER_SAMPLE = 1024  # decoded text, word lists and n-gram arrays, besides ...
 EVAL_BYTES_PER_TOKEN = 256  # ... this much per token of each sample
@@ -62,9 +64,10 @@ def check_training(cfg, device: torch.device) -> None:
     """Refuse a text configuration whose run does not fit in memory (before its corpus is read;
     the vocabulary is taken at its most, ``--vocab-size``)."""
     fixed = dict(kernel=cfg.kernel, z_dim=cfg.z_dim, vocab_size=cfg.vocab_size)
+    names = ("dim", "blocks", "seq_len", "batch_size", "eval_samples")
     refuse_if_too_big("training this model", lambda **v: training(**fixed, **v),
-                      {"--dim": cfg.dim, "--blocks": cfg.blocks, "--seq-len": cfg.seq_len,
-                       "--batch-size": cfg.batch_size, "--eval-samples": cfg.eval_samples}, device)
+                      {flag(n): getattr(cfg, n) for n in names}, device,
+                      usual={flag(n): paper_value(cfg, n) for n in names})
 
 
 def check_sampling(cfg, vocab_size: int, n: int, device: torch.device, *, batch: int, metrics: bool) -> None:

@@ -18,7 +18,9 @@ from rich.console import Console
 
 from seqgan_gp.distributed import DistContext
 from seqgan_gp.gan import gan_trainable
+from seqgan_gp.config import paper_value
 from seqgan_gp.memory import Need, refuse_if_too_big, step_bytes
+from seqgan_gp.messages import flag
 from seqgan_gp.plots import save_group
 from seqgan_gp.rundir import RunDir
 from seqgan_gp.task import Trainable
@@ -69,8 +71,9 @@ class ToyTask:
     data_flags = ()  # the distribution is drawn, nothing is read
 
     def check_fits(self, cfg: ToyConfig, device: torch.device) -> None:
-        refuse_if_too_big("training this model", training_need,
-                          {"--dim": cfg.dim, "--batch-size": cfg.batch_size, "--eval-samples": cfg.eval_samples}, device)
+        names = ("dim", "batch_size", "eval_samples")
+        refuse_if_too_big("training this model", training_need, {flag(n): getattr(cfg, n) for n in names}, device,
+                          usual={flag(n): paper_value(cfg, n) for n in names})
 
     def build(self, cfg: ToyConfig, data: None, device: torch.device, dist: DistContext) -> Trainable:
         G, D = ToyGenerator(cfg.dim).to(device), ToyCritic(cfg.dim).to(device)
