@@ -27,6 +27,9 @@ from seqgan_gp.errors import UserError
 
 FLOAT = 4  # bytes of a float32
 HEADROOM = 0.9  # of the available memory a check allows: the interpreter, libraries and page cache need some
+MEMINFO = Path("/proc/meminfo")
+CGROUPS = ((Path("/sys/fs/cgroup/memory.max"), Path("/sys/fs/cgroup/memory.current")),  # v2
+           (Path("/sys/fs/cgroup/memory/memory.limit_in_bytes"), Path("/sys/fs/cgroup/memory/memory.usage_in_bytes")))
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ def step_bytes(parameters: int, activations: int, batch: int, *, optimizer_slots
 
 def _meminfo_available() -> Optional[int]:
     try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
+        for line in MEMINFO.read_text().splitlines():
             if line.startswith("MemAvailable:"):
                 return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
@@ -66,14 +69,12 @@ def _meminfo_available() -> Optional[int]:
 
 def _cgroup_available() -> Optional[int]:
     """What a cgroup (v2, else v1) memory limit leaves; None without a limit."""
-    for limit_file, usage_file in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
-                                   ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
-                                    "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+    for limit_file, usage_file in CGROUPS:
         try:
-            limit = Path(limit_file).read_text().strip()
+            limit = limit_file.read_text().strip()
             if limit == "max" or int(limit) >= 1 << 60:  # no limit (v1 writes a huge number)
                 return None
-            return max(int(limit) - int(Path(usage_file).read_text().strip()), 0)
+            return max(int(limit) - int(usage_file.read_text().strip()), 0)
         except (OSError, ValueError):
             continue
     return None

@@ -53,10 +53,16 @@ def evaluate_points(dataset: str, fake: np.ndarray, real: np.ndarray) -> dict:
 W1_BYTES_PER_PAIR = 32  # exact W1 holds float64 n x n matrices: the costs and POT's working copies
 
 
+def parameters(dim: int) -> int:
+    """Parameters of G and D together (seqgan_gp.toy.models): Linear(2, dim), two Linear(dim, dim) and
+    the output layer, Linear(dim, 2) in G, Linear(dim, 1) in D."""
+    hidden = 3 * dim + 2 * (dim * dim + dim)
+    return (hidden + 2 * dim + 2) + (hidden + dim + 1)
+
+
 def training_need(*, dim: int, batch_size: int, eval_samples: int) -> Need:
     """G and D (three hidden layers of ``dim``) with Adam and one step; W1 over ``eval_samples`` points."""
-    hidden = 3 * dim + 2 * (dim * dim + dim)  # Linear(2, dim) and two Linear(dim, dim)
-    params = (hidden + 2 * dim + 2) + (hidden + dim + 1)  # G's output Linear(dim, 2), D's Linear(dim, 1)
+    params = parameters(dim)
     per_example = 6 * (2 * 3 * dim + 4)  # each pass keeps 3 hidden layers (+ ReLUs); a critic step runs ~5
     return Need(device=step_bytes(params, per_example, batch_size), host=W1_BYTES_PER_PAIR * eval_samples ** 2)
 
