@@ -169,18 +169,20 @@ def _train(task: Task, cfg, data, trainable, run: Optional[RunDir], ckpt: Option
                   runtime=runtime, faults=faults)
     if run is None:  # a data-parallel rank other than 0: train, write nothing
         return TaskRun(None, fit(run=None, show_progress=False, **common))
+    task_sample = task.sampler(cfg, trainable, data, run.samples)
+    evaluate = task.evaluator(cfg, trainable, data, device=device, console=console)  # may read files: before writing
     run.write_config({"kind": task.kind, **meta, "device": str(device), "runtime": runtime.to_json(),
                       "versions": versions(), "git_commit": git_commit(), "command": command})
     loggers = make_loggers(run.path, tensorboard=tensorboard)  # after the first write: a refused start leaves none
     try:
-        return _fit_run(task, cfg, data, trainable, run, common, device=device, console=console, program=program,
-                        show_progress=show_progress, loggers=loggers)
+        return _fit_run(task, cfg, data, trainable, run, common, task_sample, evaluate, console=console,
+                        program=program, show_progress=show_progress, loggers=loggers)
     finally:
         close_loggers(loggers)
 
 
-def _fit_run(task: Task, cfg, data, trainable, run: RunDir, common: dict, *, device, console, program, show_progress,
-             loggers) -> TaskRun:
+def _fit_run(task: Task, cfg, data, trainable, run: RunDir, common: dict, task_sample, evaluate, *, console, program,
+             show_progress, loggers) -> TaskRun:
     runtime = common["runtime"]
     written: dict = {}  # the session's first and last sample, and the iteration of the last
 
@@ -190,8 +192,6 @@ def _fit_run(task: Task, cfg, data, trainable, run: RunDir, common: dict, *, dev
         written.update(last=out, at=iteration)
         return out
 
-    task_sample = task.sampler(cfg, trainable, data, run.samples)
-    evaluate = task.evaluator(cfg, trainable, data, device=device, console=console)
     console.print(f"[bold]{train_command(task.kind)}[/] {task.header(cfg, data)}, run {run.path}")
     console.print(f"runtime: {runtime.describe()}")
     if runtime.dist.enabled:
