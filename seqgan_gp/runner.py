@@ -105,14 +105,22 @@ def open_session(open_fn: Callable[[], tuple], *, dist: DistContext = SINGLE):
             run.unlock()
 
 
-def resumed_checkpoint(ckpt: Path, kind: str) -> dict:
+def resumed_checkpoint(task: Task, cfg, ckpt: Path) -> dict:
     """The metadata of the checkpoint a run resumes from, checked (seqgan_gp.checkpoint) and consistent
-    with its file name."""
-    meta = load_checkpoint(ckpt, kind=kind)[1]
+    with its file name and with the run's config.json ``cfg`` (which builds the networks: a config.json
+    edited to a larger model is refused here, not after allocating it)."""
+    meta = load_checkpoint(ckpt, kind=task.kind)[1]
     named = int(ckpt.stem.split("_")[-1])
     if meta["iteration"] != named:
         raise UserError(f"{ckpt}: its metadata gives iteration {meta['iteration']}, its name {named}; the file was "
                         f"modified or renamed; move it out of checkpoints/ to resume from the one before")
+    saved, current = asdict(config_from_dict(task.config, meta.get("config"), str(ckpt))), asdict(cfg)
+    free = set(RESUMABLE + task.resumable)
+    differ = [k for k in current if k not in free and saved.get(k) != current[k]]
+    if differ:
+        shown = ", ".join(f"{k} {current[k]!r} there, {saved.get(k)!r} here" for k in differ[:3])
+        raise UserError(f"{ckpt}: the run's config.json and this checkpoint disagree ({shown}); one of them was "
+                        f"modified: restore config.json from a backup or move the checkpoint out of checkpoints/")
     return meta
 
 
@@ -140,7 +148,7 @@ def run_task(task: Task, *, base, overrides: dict, device: torch.device, console
         if not dist.is_main:
             console, show_progress = Console(quiet=True), False
         task.check_fits(cfg, device)  # before any data is read or any network built
-        meta = resumed_checkpoint(ckpt, task.kind) if ckpt is not None else None
+        meta = resumed_checkpoint(task, cfg, ckpt) if ckpt is not None else None
         given = any(overrides.get(name) is not None for name in task.data_flags)
         with dist.main_first():  # rank 0 fills caches (an encoded corpus), the others read them
             data = task.open_data(cfg, console=console, show_progress=show_progress,

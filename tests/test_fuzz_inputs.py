@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import resource
+import signal
 import shutil
 import tempfile
 import traceback
@@ -35,9 +36,10 @@ from seqgan_gp import memory
 from test_bad_inputs import snapshot
 
 AVAILABLE = 512 * 10**6  # what the machine reports: every accepted size fits it
+HANG = 60  # seconds after which a command counts as hung
 RSS_GROWTH = 800 * 10**6  # the most a test's peak resident memory may grow
 
-FAST = settings(max_examples=20, deadline=None, derandomize=True, database=None,
+FAST = settings(deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 LONG = settings(max_examples=300, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -55,10 +57,25 @@ def machine(tiny_runs, monkeypatch):
     assert growth < RSS_GROWTH, f"peak resident memory grew by {growth / 1e6:.0f} MB"
 
 
-def outcome(args: list[str], watched: list[Path]) -> int:
-    """Run the CLI; assert the outcome is one the promise allows; return the exit code."""
+class Hang(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise Hang(f"no outcome after {HANG} s")
+
+
+def outcome(args: list[str], watched: list[Path], must_refuse: bool = False):
+    """Run the CLI; assert the outcome is one the promise allows (``must_refuse``: exit 2); return the
+    result. A command still running after HANG seconds fails the test (the fuzzed runs take ~1 s)."""
     before = snapshot(watched)
-    result = CliRunner().invoke(cli, [str(a) for a in args])
+    old = signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(HANG)
+    try:
+        result = CliRunner().invoke(cli, [str(a) for a in args])
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
     exc = result.exception
     assert isinstance(exc, SystemExit) or exc is None, "".join(traceback.format_exception(exc))
     code = result.exit_code
@@ -70,7 +87,16 @@ def outcome(args: list[str], watched: list[Path]) -> int:
     if code == 2:
         changed = sorted(p for p, h in snapshot(watched).items() if before.get(p) != h)
         assert not changed and snapshot(watched).keys() == before.keys(), f"{result.stderr}\nchanged: {changed}"
-    return code
+    assert code == 2 or not must_refuse, f"accepted (exit {code}) an input that must be refused:\n{result.output}"
+    return result
+
+
+def resumed_as_promised(run: Path, result) -> None:
+    """An accepted resume from iteration 2 to 3 kept the history: records 0..3 each once, checkpoint 3."""
+    if result.exit_code == 0:
+        its = [json.loads(line)["iteration"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+        assert its == sorted(set(its)) and {0, 2, 3} <= set(its), its
+        assert (run / "checkpoints" / "checkpoint_00000003.safetensors").is_file()
 
 
 # -- what mutations are made of ------------------------------------------------------------------------
@@ -137,27 +163,30 @@ def config_property(machine, data):
         doc = mutate_doc(doc, data.draw)
     path.write_text(json.dumps(doc))
     try:
-        outcome(["train-text", "--resume", run, *RESUME_TEXT], [run])
+        resumed_as_promised(run, outcome(["train-text", "--resume", run, *RESUME_TEXT], [run]))
     finally:
         shutil.rmtree(run.parent)
 
 
-@FAST
-@given(data=st.data())
-def test_mutated_config_json(machine, data):
-    config_property(machine, data)
+def fuzz_tests(prop, examples: int):
+    """The default test of ``prop`` (``examples`` fixed examples) and its long version (-m slow)."""
+    def fast(machine, data):
+        prop(machine, data)
+
+    def long(machine, data):
+        prop(machine, data)
+
+    return (settings(FAST, max_examples=examples)(given(data=st.data())(fast)),
+            pytest.mark.slow(LONG(given(data=st.data())(long))))
 
 
-@pytest.mark.slow
-@LONG
-@given(data=st.data())
-def test_mutated_config_json_long(machine, data):
-    config_property(machine, data)
+test_mutated_config_json, test_mutated_config_json_long = fuzz_tests(config_property, 20)
 
 
 # -- checkpoint metadata and tensors ------------------------------------------------------------------------
 
-def mutate_tensors(tensors: dict, draw) -> None:
+def mutate_tensors(tensors: dict, draw) -> tuple[str, str]:
+    """One random change of a checkpoint's tensors; returns (the tensor's name, what was done or "")."""
     key = draw(st.sampled_from(sorted(tensors)))
     t = tensors[key]
     action = draw(st.sampled_from(["nan", "inf", "grow", "shrink", "dtype", "delete", "extra", "scalar"]))
@@ -175,8 +204,28 @@ def mutate_tensors(tensors: dict, draw) -> None:
         del tensors[key]
     elif action == "extra":
         tensors[key + ".extra"] = torch.zeros(2)
-    else:
+    elif action == "scalar" and t.dim():
         tensors[key] = torch.tensor(7.0)
+    else:
+        action = ""
+    return key, action
+
+
+def must_refuse(key: str, action: str, meta: dict, command: str) -> bool:
+    """Whether the change makes the checkpoint one ``command`` must refuse: a NaN or infinite number
+    anywhere, an iteration that is not a whole number >= 0 (on resume: not the file's 2), the
+    generator's tensors changed in shape or number, and on resume the critic's, the optimizers'
+    or the random generator's."""
+    it = meta.get("iteration") if isinstance(meta, dict) else None
+    if not isinstance(it, int) or isinstance(it, bool) or it < 0 or (command == "resume" and it != 2):
+        return True
+    if action in ("nan", "inf"):
+        return True
+    shapes = ("grow", "shrink", "delete", "scalar", "extra")
+    if action in shapes and key.startswith("G."):
+        return True
+    return command == "resume" and action in shapes and (key.startswith(("D.", "opt_"))
+                                                          or (key == "rng.train" and action != "extra"))
 
 
 def checkpoint_property(machine, data):
@@ -189,30 +238,23 @@ def checkpoint_property(machine, data):
     what = data.draw(st.sampled_from(["meta", "meta", "tensors", "both"]))
     if what in ("meta", "both"):
         meta = mutate_doc(meta, data.draw)
-    if what in ("tensors", "both"):
-        mutate_tensors(tensors, data.draw)
+    key, action = mutate_tensors(tensors, data.draw) if what in ("tensors", "both") else ("", "")
     save_file(tensors, str(ckpt), metadata={**metadata, "seqgan_gp": json.dumps(meta)})
     command = data.draw(st.sampled_from(["sample", "resume", "evaluate"]))
     args = {"sample": ["sample", ckpt, "-n", "3"],
             "evaluate": ["evaluate", ckpt, "-n", "8", "--out", run.parent / "m.json"],
             "resume": ["train-text", "--resume", run, *RESUME_TEXT]}[command]
     try:
-        outcome(args, [run])
+        result = outcome(args, [run], must_refuse=must_refuse(key, action, meta, command))
+        if command == "sample" and result.exit_code == 0:
+            assert len(result.stdout.splitlines()) == 3, result.stdout
+        if command == "resume":
+            resumed_as_promised(run, result)
     finally:
         shutil.rmtree(run.parent)
 
 
-@FAST
-@given(data=st.data())
-def test_mutated_checkpoint(machine, data):
-    checkpoint_property(machine, data)
-
-
-@pytest.mark.slow
-@LONG
-@given(data=st.data())
-def test_mutated_checkpoint_long(machine, data):
-    checkpoint_property(machine, data)
+test_mutated_checkpoint, test_mutated_checkpoint_long = fuzz_tests(checkpoint_property, 20)
 
 
 # -- numbers on the command line ---------------------------------------------------------------------------
@@ -261,14 +303,4 @@ def cli_property(machine, data):
         shutil.rmtree(tmp)
 
 
-@settings(FAST, max_examples=25)
-@given(data=st.data())
-def test_numbers_on_the_command_line(machine, data):
-    cli_property(machine, data)
-
-
-@pytest.mark.slow
-@LONG
-@given(data=st.data())
-def test_numbers_on_the_command_line_long(machine, data):
-    cli_property(machine, data)
+test_numbers_on_the_command_line, test_numbers_on_the_command_line_long = fuzz_tests(cli_property, 25)
