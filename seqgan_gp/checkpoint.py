@@ -70,9 +70,16 @@ def optimizer_from_flat(prefix: str, opt: torch.optim.Optimizer, tensors: dict, 
                          f"{len(params)} parameters (entries {sorted(map(sorted, names))[:2]})")
     for idx, entries in state.items():
         for name, value in entries.items():
-            if torch.is_tensor(value) and value.dim() > 0 and value.shape != params[idx].shape:
-                raise ValueError(f"{prefix}.{idx}.{name} has shape {tuple(value.shape)}, its parameter "
-                                 f"{tuple(params[idx].shape)}")
+            if not torch.is_tensor(value):
+                continue
+            # a fused kernel reads these as its parameter's floats: another dtype or size corrupts memory
+            if name == "step":
+                ok, want = value.dim() == 0 and value.is_floating_point(), "a floating-point scalar"
+            else:
+                ok = value.shape == params[idx].shape and value.dtype == params[idx].dtype
+                want = f"{tuple(params[idx].shape)} {params[idx].dtype}, as its parameter"
+            if not ok:
+                raise ValueError(f"{prefix}.{idx}.{name} is {tuple(value.shape)} {value.dtype}, not {want}")
     opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
 
 

@@ -538,6 +538,11 @@ CASES.update({
     "resume-optimizer-groups": Case(["train-text", "--resume", "{tmp}/copy", "--iters", "4"],
                                     r"damaged training state \(opt_D: parameter group 0 does not list parameters "
                                     r"0\.\.\d+\)", tampered_run("text", set_meta("optim.D.param_groups.0.params", [0]))),
+    "resume-optimizer-state-dtype": Case(["train-text", "--resume", "{tmp}/copy", "--iters", "4"],
+                                         r"damaged training state \(opt_D\.0\.exp_avg is \(16, 29, 1\) torch\.int32, "
+                                         r"not \(16, 29, 1\) torch\.float32, as its parameter\)",
+                                         tampered_run("text", lambda t, m: t.update({"opt_D.0.exp_avg":
+                                                                                   t["opt_D.0.exp_avg"].int()}))),
     "resume-nan-weights": Case(["train-toy", "--resume", "{tmp}/copy", "--iters", "4"],
                                r"\S+/checkpoint_00000002\.safetensors: tensor D\.\S+ holds 1 NaN or infinite values of "
                                r"\d+; the checkpoint is damaged .*; use an earlier checkpoint",
