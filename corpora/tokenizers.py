@@ -363,7 +363,7 @@ class SentencePieceTokenizer:
         """
         import sentencepiece as spm
 
-        spm.set_random_generator_seed(seed)
+        spm.set_random_generator_seed(seed % 2**32)  # its seed is 32-bit; ours go to 2**63 - 1
         model = io.BytesIO()
         try:
             spm.SentencePieceTrainer.train(

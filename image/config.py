@@ -24,7 +24,7 @@ from typing import Optional
 
 from image.models import CONDITIONAL_MODELS, MODELS, RESOLUTION
 from seqgan_gp.config import GANConfig
-from seqgan_gp.configfile import check_at_least_one, check_zero_or_more
+from seqgan_gp.configfile import check_at_least_one, check_finite, check_zero_or_more
 from seqgan_gp.errors import UserError
 
 KIND = "image"  # config.json's and checkpoints' kind; trained by train-image
@@ -91,6 +91,8 @@ class ImageConfig(GANConfig):
         if self.acgan_scale < 0 or self.acgan_scale_g < 0:
             raise UserError(f"--acgan-scale {self.acgan_scale:g} / --acgan-scale-g {self.acgan_scale_g:g}: must be "
                             f"0 or more; pass e.g. --acgan-scale 1.0 --acgan-scale-g 0.1 (the paper's)")
+        check_finite(self.acgan_scale, "--acgan-scale", positive=False, example=1.0)
+        check_finite(self.acgan_scale_g, "--acgan-scale-g", positive=False, example=0.1)
 
 
 _CIFAR_DCGAN = dict(dim=128, iters=200_000, batch_size=64, gen_batch_multiple=1, lr=1e-4, betas=(0.5, 0.9),

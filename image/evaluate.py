@@ -20,8 +20,10 @@ from image.data.batches import scale_pixels
 from image.metrics import ms_ssim_of_samples, swd
 from image.metrics.inception import InceptionNet, fid, inception_score
 from image.metrics.swd import DIRECTIONS, NHOOD, PER_IMAGE, REPEATS, swd_resolutions
-from image.sampling import generate, load_image_generator
+from image.sampling import checkpoint_classes, generate, load_image_generator
+from seqgan_gp.configfile import check_seed
 from seqgan_gp.errors import UserError
+from seqgan_gp.messages import option
 from seqgan_gp.provenance import versions
 from seqgan_gp.rundir import resolve_checkpoint
 
@@ -89,21 +91,37 @@ def describe(name: str) -> str:
 
 
 def evaluate_image(target: Path, *, n: int, seed: int, device: torch.device, console: Console,
-                   inception_weights: Optional[str] = None) -> dict:
-    """Metrics of ``n`` samples of an image checkpoint; returns the metrics.json document."""
+                   inception_weights: Optional[str] = None, data_dir: Optional[str] = None) -> dict:
+    """Metrics of ``n`` samples of an image checkpoint; returns the metrics.json document.
+
+    The real images come from ``data_dir`` (the command's --data-dir) when given; a folder the
+    checkpoint names is never read (it could name any folder): without --data-dir, SWD and FID are
+    left out for a dataset read from a folder, with a note saying what to pass.
+    """
+    from image.memory import check_sampling
+
     if n < 2:
         raise UserError(f"-n {n}: MS-SSIM needs at least one pair of samples; pass -n 2 or more")
+    check_seed(seed)
     path = resolve_checkpoint(Path(target))
     G, cfg, meta = load_image_generator(path, device)
+    check_sampling(cfg, checkpoint_classes(path, meta), n, device, metrics=True)
     notes = []
-    try:
-        source = open_source(cfg.dataset, cfg.data_dir, max_examples=cfg.max_examples, embedded_size=cfg.embedded_size)
-        if source.fingerprint() != meta.get("data", {}).get("fingerprint"):
-            notes.append(f"the dataset {cfg.dataset!r} differs from the one trained on; SWD/FID are against its "
-                         f"current content")
-    except UserError as exc:
-        source = None
-        notes.append(f"dataset unavailable ({exc}); SWD and FID, which need real images, are left out")
+    source = None
+    if data_dir is None and cfg.data_dir is not None and cfg.dataset != "embedded":
+        notes.append(f"the checkpoint's dataset is read from a folder it names, which is read only when you name it: "
+                     f"SWD and FID are left out; add {option('--data-dir', cfg.data_dir)} (the checkpoint's) to "
+                     f"compute them")
+    else:
+        try:
+            source = open_source(cfg.dataset, data_dir or cfg.data_dir, max_examples=cfg.max_examples,
+                                 embedded_size=cfg.embedded_size)
+            recorded = meta.get("data") if isinstance(meta.get("data"), dict) else {}
+            if source.fingerprint() != recorded.get("fingerprint"):
+                notes.append(f"the dataset {cfg.dataset!r} differs from the one trained on; SWD/FID are against its "
+                             f"current content")
+        except UserError as exc:
+            notes.append(f"dataset unavailable ({exc}); SWD and FID, which need real images, are left out")
     inception = InceptionNet(inception_weights, device) if inception_weights else None
     if inception is None:
         notes.append("no --inception-weights: Inception Score and FID are left out")

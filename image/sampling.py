@@ -11,8 +11,8 @@ from image.config import KIND, ImageConfig
 from image.data import to_unit_range
 from image.grid import save_grid
 from image.models import build_models
-from seqgan_gp.checkpoint import load_checkpoint, module_from_flat
-from seqgan_gp.configfile import config_from_dict
+from seqgan_gp.checkpoint import check_module_shapes, load_checkpoint, module_from_flat
+from seqgan_gp.configfile import check_seed, config_from_dict
 from seqgan_gp.errors import UserError
 from seqgan_gp.rundir import resolve_checkpoint
 
@@ -46,15 +46,32 @@ def grid_labels(cfg: ImageConfig, n_classes: int, n: int) -> Optional[torch.Tens
     return torch.arange(n) % n_classes if cfg.conditional else None
 
 
+MAX_CLASSES = 100_000  # a label embedding larger than this is not a dataset's, it is damage
+
+
+def checkpoint_classes(path: Path, meta: dict) -> int:
+    """The classes an image checkpoint's generator was trained on (its dataset's), checked."""
+    data = meta.get("data")
+    classes = data.get("classes") if isinstance(data, dict) else None
+    if not isinstance(classes, int) or isinstance(classes, bool) or not 0 <= classes <= MAX_CLASSES:
+        raise UserError(f"{path}: checkpoint metadata gives {classes!r} classes, not a whole number from 0 to "
+                        f"{MAX_CLASSES}; the file was modified; use an intact checkpoint of the run")
+    return classes
+
+
 def load_image_generator(target: Path, device: torch.device):
-    """(G, cfg, meta) of a run directory (its newest checkpoint) or an image checkpoint file."""
+    """(G, cfg, meta) of a run directory (its newest checkpoint) or an image checkpoint file; the size
+    of the generator its metadata describes is checked against its tensors before G is built."""
+    from image.memory import meta_networks
+
     path = resolve_checkpoint(Path(target))
     tensors, meta = load_checkpoint(path, kind=KIND)
-    try:
-        cfg = config_from_dict(ImageConfig, meta["config"], str(path))
-        n_classes = int(meta["data"]["classes"])
-    except (KeyError, ValueError, TypeError) as exc:
-        raise UserError(f"{path}: checkpoint metadata lacks a usable image config ({exc})") from None
+    cfg = config_from_dict(ImageConfig, meta.get("config"), str(path))
+    n_classes = checkpoint_classes(path, meta)
+    if cfg.conditional and n_classes < 1:
+        raise UserError(f"{path}: a conditional model of 0 classes; the metadata was modified; use an intact "
+                        f"checkpoint of the run")
+    check_module_shapes("G", meta_networks(cfg, n_classes)[0], tensors, path)  # before G is allocated
     G, _ = build_networks(cfg, n_classes, device)
     module_from_flat("G", G, tensors, path)
     return G, cfg, meta
@@ -67,11 +84,14 @@ def sample_image(target: Path, *, n: int, seed: int, device: torch.device, out: 
     Unconditional: ``n`` images in the paper's grid layout. Conditional: one row per class (all
     classes, or ``classes``), ``n`` images per row, each row generated with its class label.
     """
+    from image.memory import check_sampling
+
     if n < 1:
         raise UserError(f"-n {n}: ask for at least one sample")
+    check_seed(seed)
     path = resolve_checkpoint(Path(target))
     G, cfg, meta = load_image_generator(path, device)
-    n_classes = int(meta["data"]["classes"])
+    n_classes = checkpoint_classes(path, meta)
     if classes and not cfg.conditional:
         raise UserError(f"--classes: {path} is an unconditional model; it cannot be asked for classes")
     rows = None
@@ -81,8 +101,11 @@ def sample_image(target: Path, *, n: int, seed: int, device: torch.device, out: 
         bad = [c for c in classes if not 0 <= c < n_classes]
         if bad:
             raise UserError(f"--classes {','.join(map(str, bad))}: the model knows classes 0..{n_classes - 1}")
+        check_sampling(cfg, n_classes, n, device, metrics=False, rows=len(classes))
         labels = torch.tensor(classes).repeat_interleave(n)  # row k: n images of classes[k]
         rows = len(classes)
+    else:
+        check_sampling(cfg, n_classes, n, device, metrics=False)
     images = generate(G, labels.numel() if labels is not None else n, seed=seed, labels=labels,
                       batch_size=max(n, 100))
     if out is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import torch
 from rich.console import Console
@@ -20,13 +21,18 @@ from image.config import KIND, ImageConfig
 from image.data import ImageBatches, ImageSource, open_source, to_unit_range
 from image.evaluate import ImageEvaluator
 from image.grid import save_grid
+from image.memory import check_training
 from image.metrics.inception import InceptionNet
 from image.sampling import build_networks, generate, grid_labels
 from seqgan_gp.distributed import DistContext
 from seqgan_gp.errors import UserError
 from seqgan_gp.gan import gan_trainable, objective_of
+from seqgan_gp.messages import option
 from seqgan_gp.rundir import RunDir
 from seqgan_gp.task import Trainable
+
+
+LABELLED_CLASSES = 10  # classes of every labelled dataset (CIFAR-10, Fashion-MNIST, the embedded shapes)
 
 
 def scaling(cfg: ImageConfig) -> str:
@@ -43,11 +49,20 @@ class ImageTask:
     kind = KIND
     config = ImageConfig
     resumable = ("eval_samples", "inception_weights", "data_dir")
+    data_flags = ("data_dir",)
 
     def run_name(self, cfg: ImageConfig) -> str:
         return f"image-{cfg.dataset}-{cfg.model}"
 
-    def open_data(self, cfg: ImageConfig, *, console: Console, show_progress: bool) -> ImageSource:
+    def check_fits(self, cfg: ImageConfig, device: torch.device) -> None:
+        check_training(cfg, LABELLED_CLASSES, device)
+
+    def open_data(self, cfg: ImageConfig, *, console: Console, show_progress: bool,
+                  recorded: Optional[dict] = None) -> ImageSource:
+        if recorded is not None and cfg.data_dir is not None and cfg.dataset != "embedded":
+            raise UserError(f"--resume: the run reads {cfg.dataset} from {cfg.data_dir} (its config.json says so), and "
+                            f"a folder named in a run's files is read only when you name it: add "
+                            f"{option('--data-dir', cfg.data_dir)} to the command")
         source = open_source(cfg.dataset, cfg.data_dir, max_examples=cfg.max_examples, embedded_size=cfg.embedded_size)
         if cfg.conditional and source.labels is None:
             raise UserError(f"--conditional: {source.name} has no labels")

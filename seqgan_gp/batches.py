@@ -11,6 +11,17 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from seqgan_gp.configfile import MAX_SEED
+
+
+def whole(state, key: str, most: int) -> int:
+    """``state[key]``, a whole number in [0, most]; ValueError naming it otherwise (a checkpoint's
+    batch position is input: a string, a list or a negative number must not reach the sampler)."""
+    value = state.get(key) if isinstance(state, dict) else None
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= most:
+        raise ValueError(f"batch position {key!r} is {value!r}, not a whole number from 0 to {most}")
+    return value
+
 
 class EpochSampler:
     """Index batches over ``n`` examples, reshuffled every epoch."""
@@ -46,7 +57,12 @@ class EpochSampler:
         return {"epoch": self.epoch, "pos": self.pos, "seed": self.seed}
 
     def load_state_dict(self, state: dict) -> None:
-        self.epoch, self.pos, self.seed = int(state["epoch"]), int(state["pos"]), int(state["seed"])
+        """Go to a position from a checkpoint; ValueError unless it is one this sampler can reach."""
+        epoch, pos, seed = (whole(state, key, most) for key, most in (("epoch", MAX_SEED), ("pos", self.n),
+                                                                       ("seed", MAX_SEED)))
+        if seed != self.seed:
+            raise ValueError(f"batch position seed {seed} differs from the run's {self.seed}")
+        self.epoch, self.pos = epoch, pos
         self._perm = None
 
 

@@ -27,6 +27,7 @@ from safetensors.torch import save as st_save
 
 from seqgan_gp.atomic import atomic_write_bytes
 from seqgan_gp.errors import UserError
+from seqgan_gp.memory import available_bytes, size
 from seqgan_gp.messages import with_article
 
 FORMAT = "seqgan_gp"
@@ -69,9 +70,16 @@ def optimizer_from_flat(prefix: str, opt: torch.optim.Optimizer, tensors: dict, 
                          f"{len(params)} parameters (entries {sorted(map(sorted, names))[:2]})")
     for idx, entries in state.items():
         for name, value in entries.items():
-            if torch.is_tensor(value) and value.dim() > 0 and value.shape != params[idx].shape:
-                raise ValueError(f"{prefix}.{idx}.{name} has shape {tuple(value.shape)}, its parameter "
-                                 f"{tuple(params[idx].shape)}")
+            if not torch.is_tensor(value):
+                continue
+            # a fused kernel reads these as its parameter's floats: another dtype or size corrupts memory
+            if name == "step":
+                ok, want = value.dim() == 0 and value.is_floating_point(), "a floating-point scalar"
+            else:
+                ok = value.shape == params[idx].shape and value.dtype == params[idx].dtype
+                want = f"{tuple(params[idx].shape)} {params[idx].dtype}, as its parameter"
+            if not ok:
+                raise ValueError(f"{prefix}.{idx}.{name} is {tuple(value.shape)} {value.dtype}, not {want}")
     opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
 
 
@@ -81,6 +89,14 @@ def module_to_flat(prefix: str, module: torch.nn.Module) -> dict[str, torch.Tens
 
 def module_from_flat(prefix: str, module: torch.nn.Module, tensors: dict, source: Path) -> None:
     """Load ``{prefix}.*`` tensors into ``module``; a shape or key mismatch is a UserError."""
+    sub = check_module_shapes(prefix, module, tensors, source)
+    module.load_state_dict(sub)
+
+
+def check_module_shapes(prefix: str, module: torch.nn.Module, tensors: dict, source: Path) -> dict:
+    """The ``{prefix}.*`` tensors by ``module``'s names, after checking they are exactly its entries
+    with its shapes (a UserError otherwise); ``module`` may live on the ``meta`` device, so a
+    checkpoint is checked against a network that was never allocated."""
     sub = {k[len(prefix) + 1 :]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
     expected = module.state_dict()
     missing = sorted(set(expected) - set(sub))
@@ -98,7 +114,7 @@ def module_from_flat(prefix: str, module: torch.nn.Module, tensors: dict, source
                 f"expects {tuple(v.shape)}; the checkpoint is damaged or from another configuration; "
                 f"use an intact checkpoint of the same run"
             )
-    module.load_state_dict(sub)
+    return sub
 
 
 # -- files ---------------------------------------------------------------------------------------
@@ -111,14 +127,22 @@ def save_checkpoint(path: Path, tensors: dict[str, torch.Tensor], meta: dict) ->
 
 
 def load_checkpoint(path: Path, *, kind: str | None = None) -> tuple[dict[str, torch.Tensor], dict]:
-    """Read a checkpoint; every way it can be wrong is a UserError naming the file and the fix."""
+    """Read a checkpoint; every way it can be wrong is a UserError naming the file and the fix.
+
+    Checked before anything is built from it: the file is a regular file that fits in memory, a
+    safetensors file with seqgan_gp's metadata of this format version and of ``kind``, whose
+    iteration is a whole number >= 0 and whose floating-point tensors are all finite.
+    """
     path = Path(path)
     earlier = "use an earlier checkpoint from the run's checkpoints/ folder"
     if path.is_dir():
         raise UserError(f"{path}: a directory, not a checkpoint file; pass a run directory (holding config.json "
                         f"and checkpoints/) or a .safetensors checkpoint")
+    if path.exists() and not path.is_file():  # a FIFO would block the read forever, a device never end
+        raise UserError(f"{path}: not a regular file (a pipe, socket or device); pass a .safetensors checkpoint file")
     if not path.is_file():
         raise UserError(f"{path}: no such checkpoint file; pass a run directory or a .safetensors checkpoint")
+    _refuse_if_too_big(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -129,9 +153,10 @@ def load_checkpoint(path: Path, *, kind: str | None = None) -> tuple[dict[str, t
         tensors = st_load(data)
         header_len = int.from_bytes(data[:8], "little")
         header = json.loads(data[8 : 8 + header_len])
-    except (SafetensorError, ValueError, UnicodeDecodeError, OSError) as exc:
+    except (SafetensorError, ValueError, UnicodeDecodeError, OSError, RuntimeError) as exc:
         raise UserError(f"{path}: not a readable safetensors checkpoint ({exc}); the file is truncated or foreign; "
                         f"{earlier}") from None
+    del data
     raw = (header.get("__metadata__") or {}).get(FORMAT) if isinstance(header, dict) else None
     if raw is None:
         raise UserError(f"{path}: safetensors file without seqgan_gp metadata; it was not written by seqgan_gp; "
@@ -151,7 +176,36 @@ def load_checkpoint(path: Path, *, kind: str | None = None) -> tuple[dict[str, t
         found = str(meta.get("kind"))
         raise UserError(f"{path}: this is {with_article(found)} checkpoint, but the command needs {with_article(kind)} "
                         f"checkpoint; pass {with_article(kind)} run directory or checkpoint")
+    iteration = meta.get("iteration")
+    if not isinstance(iteration, int) or isinstance(iteration, bool) or iteration < 0:
+        raise UserError(f"{path}: checkpoint metadata gives iteration {iteration!r}, not a whole number >= 0; the "
+                        f"file was modified; {earlier}")
+    for name, tensor in tensors.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            bad = int((~torch.isfinite(tensor)).sum())
+            raise UserError(f"{path}: tensor {name} holds {bad} NaN or infinite values of {tensor.numel()}; the "
+                            f"checkpoint is damaged (seqgan_gp checks every weight before it writes one); {earlier}")
     return tensors, meta
+
+
+def _refuse_if_too_big(path: Path) -> None:
+    """A checkpoint is read whole, then its tensors are made from the bytes: it must fit twice."""
+    nbytes = path.stat().st_size
+    avail = available_bytes("host")
+    if avail is not None and 2 * nbytes > avail:
+        raise UserError(f"{path}: a {size(nbytes)} checkpoint, and reading it needs ~{size(2 * nbytes)}; this machine "
+                        f"has {size(avail)} available; free memory or use a machine with more")
+
+
+def check_parameter_count(path: Path, prefix: str, expected: int, tensors: dict, claim: str) -> None:
+    """Refuse a checkpoint whose ``{prefix}.*`` tensors do not hold the ``expected`` parameters its
+    configuration (``claim``, e.g. ``"dim 512, blocks 5"``) implies, before a network is built
+    from that configuration (a network is then never larger than the file)."""
+    found = sum(t.numel() for k, t in tensors.items() if k.startswith(prefix + ".") and t.is_floating_point())
+    if found != expected:
+        raise UserError(f"{path}: its metadata describes a {prefix} of {expected:,} parameters ({claim}) but its "
+                        f"tensors hold {found:,}; the metadata was modified or the file is damaged; use an intact "
+                        f"checkpoint of the run")
 
 
 def rng_state_tensor(gen: torch.Generator) -> torch.Tensor:

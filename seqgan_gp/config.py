@@ -22,7 +22,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TypeVar
 
-from seqgan_gp.configfile import check_at_least_one, check_zero_or_more
+from seqgan_gp.configfile import check_at_least_one, check_finite, check_seed, check_zero_or_more
 from seqgan_gp.errors import UserError
 from seqgan_gp.objectives import LOSSES
 from seqgan_gp.optimizers import LOSS_DEFAULTS
@@ -58,9 +58,11 @@ class TrainConfig:
         check_at_least_one(self, ["iters", "batch_size", "log_every"])
         check_zero_or_more(self, ["sample_every", "eval_every", "checkpoint_every"], zero="only at the end")
         check_zero_or_more(self, ["keep_checkpoints"], zero="all")
+        check_seed(self.seed)
         if not self.lr > 0:
             raise UserError(f"--lr {self.lr:g}: the learning rate must be positive; "
                             f"pass e.g. --lr {paper_value(self, 'lr'):g} (the paper's)")
+        check_finite(self.lr, "--lr", example=paper_value(self, "lr"))
         b1, b2 = self.betas
         if not (0 <= b1 < 1 and 0 <= b2 < 1):
             p1, p2 = paper_value(self, "betas")
@@ -88,6 +90,8 @@ class GANConfig(TrainConfig):
         if not self.clip > 0:
             raise UserError(f"--clip {self.clip:g}: the clipping bound must be positive; "
                             f"pass e.g. --clip {paper_value(self, 'clip'):g} (the paper's)")
+        check_finite(self.lambda_gp, "--lambda-gp", example=paper_value(self, "lambda_gp"))
+        check_finite(self.clip, "--clip", example=paper_value(self, "clip"))
 
 
 def with_overrides(base: C, **overrides) -> C:

@@ -10,6 +10,7 @@ file, not against a flag the user never typed.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from typing import Any
@@ -35,6 +36,26 @@ def check_zero_or_more(cfg, names: list[str], zero: str) -> None:
         value = getattr(cfg, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise UserError(f"{flag(name)} {value}: must be 0 ({zero}) or more; pass {flag(name)} 0 or more")
+
+
+MAX_SEED = 2**63 - 1  # what numpy and torch take as a seed
+
+
+def check_seed(value, name: str = "--seed") -> None:
+    """A seed: a whole number from 0 to 2**63 - 1 (numpy's and torch's range)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
+        raise UserError(f"{name} {value}: a seed is a whole number from 0 to 2**63 - 1 ({MAX_SEED}); pass e.g. {name} 0")
+
+
+def check_finite(value, name: str, *, positive: bool = True, example=None) -> None:
+    """A finite number (above 0 with ``positive``, else 0 or more): an infinite learning rate or
+    penalty weight trains nothing but NaNs."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    ok = ok and (value > 0 if positive else value >= 0)
+    if not ok:
+        rule = "a finite number above 0" if positive else "a finite number, 0 or more"
+        hint = f"; pass e.g. {name} {example:g}" if example is not None else ""
+        raise UserError(f"{name} {value}: must be {rule}{hint}")
 
 
 def _describe(kind) -> str:

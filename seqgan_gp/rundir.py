@@ -25,7 +25,8 @@ from pathlib import Path
 from seqgan_gp.atomic import atomic_write_text
 from seqgan_gp.errors import UserError
 from seqgan_gp.messages import option
-from seqgan_gp.runlock import take_lock
+from seqgan_gp.runlayout import FORMAT, inspect_folder, is_run_config, read_metrics, shown
+from seqgan_gp.runlock import release_lock, take_lock
 
 CKPT_RE = re.compile(r"^checkpoint_(\d+)\.safetensors$")
 
@@ -47,24 +48,28 @@ class RunDir:
         self.config_path = self.path / "config.json"
         self.metrics_path = self.path / "metrics.jsonl"
         self._lock = self.path / ".lock"
-        self._locked = False
+        self._lock_fd: int | None = None  # holds the kernel's lock while this process works in the run
+        self._pending = False  # a resumed run before its first write: folders and temp files not yet tidied
         self._replaced: Path | None = None  # --overwrite: the old run, until the new one writes its config
         self._unused: Path | str | None = None  # a fresh run before its first write: the topmost folder it made, or "empty"
 
     # -- creation ------------------------------------------------------------------------------
     @classmethod
     def create(cls, path: Path, *, overwrite: bool = False) -> RunDir:
-        """Make a fresh run directory; an existing non-empty one needs ``overwrite``."""
+        """Make a fresh run directory. An existing folder must be empty, or with ``overwrite`` a
+        seqgan_gp run that holds nothing else (seqgan_gp.runlayout); anything else is refused."""
         path = Path(path)
         if path.exists() and not path.is_dir():
             raise UserError(f"--out {path}: exists and is not a directory; choose another --out")
-        if path.is_dir() and any(path.iterdir()):
-            if not overwrite:
-                raise UserError(f"--out {path}: directory already holds a run; use {option('--resume', path)} to "
-                                f"continue it, --overwrite to replace it, or another --out")
+        if _refuse_existing(path, overwrite):  # a run to replace: checked again once it is locked
             run = cls(path)
             run.lock()
-            run._set_aside()  # deleted at the new run's first write; a refused start puts it back
+            try:
+                _refuse_existing(path, overwrite)
+                run._set_aside()  # deleted at the new run's first write; a refused start puts it back
+            except BaseException:
+                run.unlock()
+                raise
         else:
             made = next((p for p in reversed([path, *path.parents]) if not p.exists()), None)  # topmost new folder
             try:
@@ -80,31 +85,33 @@ class RunDir:
 
     @classmethod
     def open_existing(cls, path: Path) -> RunDir:
-        """Open a run directory to resume it."""
+        """Open a run directory to resume it: lock it and change nothing (its missing folders are made,
+        and half-written temporary files of a killed process deleted, at the first write)."""
         path = Path(path)
         run = cls(path)
         if not run.config_path.is_file():
             raise UserError(f"--resume {path}: no config.json there; pass the directory of a seqgan_gp run")
+        for folder in (run.samples, run.checkpoints):
+            if folder.exists() and not folder.is_dir():
+                raise UserError(f"--resume {path}: {folder} is a file, not the run's {folder.name}/ folder; move it "
+                                f"out of the run directory, then resume")
         run.lock()
-        run.samples.mkdir(exist_ok=True)
-        run.checkpoints.mkdir(exist_ok=True)
-        run._remove_stale_temp_files()
+        run._pending = True
         return run
 
     # -- locking -------------------------------------------------------------------------------
     def lock(self) -> None:
-        """Take the run's lock file (seqgan_gp.runlock): refuse if a live process holds it, recover a dead one's."""
+        """Take the run's lock (seqgan_gp.runlock): refuse if another process holds it."""
         self._check_writable()
-        take_lock(self._lock, self.path)
-        self._locked = True
+        self._lock_fd = take_lock(self._lock, self.path)
 
     def unlock(self) -> None:
         self._restore_replaced()
         if self._unused is not None:  # refused before its first write: nothing of it is worth keeping
             self._remove_children(keep=(".lock",))
-        if self._locked:
-            self._lock.unlink(missing_ok=True)
-            self._locked = False
+        if self._lock_fd is not None:
+            release_lock(self._lock, self._lock_fd)
+            self._lock_fd = None
         if isinstance(self._unused, Path):  # this process made the folders: remove them up to the topmost
             for folder in [self.path, *self.path.parents]:
                 if any(folder.iterdir()):
@@ -162,8 +169,16 @@ class RunDir:
             shutil.rmtree(self._replaced)
             self._replaced = None
         self._unused = None
+        if self._pending:  # a resumed run, every input accepted: its first write
+            self._pending = False
+            try:
+                self.samples.mkdir(exist_ok=True)
+                self.checkpoints.mkdir(exist_ok=True)
+            except OSError as exc:
+                raise self._write_failed(exc.filename or self.path, "the run's folders", exc) from None
+            self._remove_stale_temp_files()
         try:
-            atomic_write_text(self.config_path, json.dumps(config, indent=2, sort_keys=False) + "\n")
+            atomic_write_text(self.config_path, json.dumps({"format": FORMAT, **config}, indent=2) + "\n")
         except OSError as exc:
             raise UserError(f"{self.config_path}: could not write the run's configuration ({exc.strerror}); "
                             f"free disk space or fix permissions, then run the same command again (with --overwrite "
@@ -188,14 +203,14 @@ class RunDir:
         """Drop records after ``last_iteration`` (and a torn last line) before a resume."""
         if not self.metrics_path.exists():
             return
-        keep = [line for line in _read_jsonl(self.metrics_path) if line["iteration"] <= last_iteration]
+        keep = [line for line in read_metrics(self.metrics_path) if line["iteration"] <= last_iteration]
         try:
             atomic_write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in keep))
         except OSError as exc:
             raise self._write_failed(self.metrics_path, "the metrics log", exc) from None
 
     def metrics(self) -> list[dict]:
-        return _read_jsonl(self.metrics_path) if self.metrics_path.exists() else []
+        return read_metrics(self.metrics_path) if self.metrics_path.exists() else []
 
     # -- checkpoints -----------------------------------------------------------------------------
     def checkpoint_path(self, iteration: int) -> Path:
@@ -209,24 +224,45 @@ class RunDir:
             old.unlink(missing_ok=True)
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    records = []
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a torn last line from a killed process
-    return records
+def _refuse_existing(path: Path, overwrite: bool) -> bool:
+    """Whether ``path`` holds a run that ``overwrite`` replaces (False: missing or empty); a
+    UserError for a run without ``overwrite``, for a run with files it did not write, and for any
+    other folder, which no flag replaces."""
+    found = inspect_folder(path)
+    if found.state in ("missing", "empty"):
+        return False
+    if found.state == "other":
+        hint = "; --overwrite replaces only seqgan_gp runs" if overwrite else ""
+        held = sorted(p.name + ("/" if p.is_dir() else "") for p in path.iterdir())
+        raise UserError(f"--out {path}: the folder is not empty and is not a seqgan_gp run ({found.why}; it holds "
+                        f"{shown(held)}){hint}; choose another --out (a new or empty folder)")
+    if found.foreign:
+        raise UserError(f"--out {path}: holds a seqgan_gp run and also files seqgan_gp did not write "
+                        f"({shown(found.foreign)}); nothing was replaced: move those files out of the folder, or "
+                        f"use {option('--resume', path)} to continue the run, or another --out")
+    if not overwrite:
+        raise UserError(f"--out {path}: directory already holds a run; use {option('--resume', path)} to "
+                        f"continue it, --overwrite to replace it, or another --out")
+    return True
 
 
 def read_config(run_path: Path) -> dict:
+    """A run's config.json, checked to be one that seqgan_gp wrote (a JSON object naming its kind)."""
     path = Path(run_path) / "config.json"
+    fix = "restore it from a backup (every checkpoint holds the run's configuration) or start a new run"
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UserError(f"{path}: missing; {run_path} is not a seqgan_gp run directory") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: does not parse as JSON ({exc}); restore it from the checkpoint's metadata") from None
+        raise UserError(f"{path}: does not parse as JSON ({exc}); {fix}") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot be read ({exc.strerror}); make it readable") from None
+    if not isinstance(doc, dict):
+        raise UserError(f"{path}: a JSON {type(doc).__name__}, not a run's configuration (a JSON object); {fix}")
+    if not is_run_config(doc):
+        raise UserError(f"{path}: not written by seqgan_gp (no \"kind\" of run, no format marker); {fix}")
+    return doc
 
 
 def list_checkpoints(run_path: Path) -> list[Path]:
@@ -239,6 +275,10 @@ def list_checkpoints(run_path: Path) -> list[Path]:
 
 
 def latest_checkpoint(run_path: Path) -> Path:
+    folder = Path(run_path) / "checkpoints"
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"{folder}: a file, not the run's checkpoints/ folder; move it out of the run directory "
+                        f"(seqgan_gp did not write it)")
     found = list_checkpoints(run_path)
     if not found and not (Path(run_path) / "config.json").is_file():
         raise UserError(f"{run_path}: not a run directory (no config.json, no checkpoints/); pass a run "

@@ -74,19 +74,21 @@ def open_run(task: Task, *, base, overrides: dict, out: Optional[Path], resume: 
                             f"run's config.json; a resumed run keeps "
                             f"its hyperparameters (only {allowed} may change); drop {flags} or start a new run")
         cfg = with_overrides(saved, **{k: v for k, v in overrides.items() if k in resumable})
-        return cfg, run, latest_checkpoint(run.path)
+        ckpt = latest_checkpoint(run.path)
+        run.metrics()  # a damaged metrics.jsonl is refused now, before the run's files are touched
+        return cfg, run, ckpt
     except BaseException:
         run.unlock()
         raise
 
 
 @contextlib.contextmanager
-def open_session(open_fn: Callable[[], tuple], *, dist: DistContext = SINGLE, tensorboard: bool = False):
-    """Open a run for one training session: yields ``(config, run, checkpoint, loggers)``.
+def open_session(open_fn: Callable[[], tuple], *, dist: DistContext = SINGLE):
+    """Open a run for one training session: yields ``(config, run, checkpoint)``.
 
     ``open_fn()`` (usually :func:`open_run`) runs on rank 0 only, which alone holds the run
-    directory (``run`` is None on the other ranks; a UserError reaches every rank); the extra
-    loggers are closed and the run's lock released on the way out, whatever happens.
+    directory (``run`` is None on the other ranks; a UserError reaches every rank); the run's lock
+    is released on the way out, whatever happens.
     """
     opened: dict = {}
 
@@ -96,14 +98,30 @@ def open_session(open_fn: Callable[[], tuple], *, dist: DistContext = SINGLE, te
 
     cfg, ckpt = dist.on_main(on_main)
     run = opened.get("run")
-    loggers = []
     try:
-        loggers = make_loggers(run.path, tensorboard=tensorboard) if run is not None else []
-        yield cfg, run, ckpt, loggers
+        yield cfg, run, ckpt
     finally:
-        close_loggers(loggers)
         if run is not None:
             run.unlock()
+
+
+def resumed_checkpoint(task: Task, cfg, ckpt: Path) -> dict:
+    """The metadata of the checkpoint a run resumes from, checked (seqgan_gp.checkpoint) and consistent
+    with its file name and with the run's config.json ``cfg`` (which builds the networks: a config.json
+    edited to a larger model is refused here, not after allocating it)."""
+    meta = load_checkpoint(ckpt, kind=task.kind)[1]
+    named = int(ckpt.stem.split("_")[-1])
+    if meta["iteration"] != named:
+        raise UserError(f"{ckpt}: its metadata gives iteration {meta['iteration']}, its name {named}; the file was "
+                        f"modified or renamed; move it out of checkpoints/ to resume from the one before")
+    saved, current = asdict(config_from_dict(task.config, meta.get("config"), str(ckpt))), asdict(cfg)
+    free = set(RESUMABLE + task.resumable)
+    differ = [k for k in current if k not in free and saved.get(k) != current[k]]
+    if differ:
+        shown = ", ".join(f"{k} {current[k]!r} there, {saved.get(k)!r} here" for k in differ[:3])
+        raise UserError(f"{ckpt}: the run's config.json and this checkpoint disagree ({shown}); one of them was "
+                        f"modified: restore config.json from a backup or move the checkpoint out of checkpoints/")
+    return meta
 
 
 def run_task(task: Task, *, base, overrides: dict, device: torch.device, console: Console,
@@ -118,30 +136,38 @@ def run_task(task: Task, *, base, overrides: dict, device: torch.device, console
     names the program in printed commands. ``runtime`` (--compile, --amp, ...) says how the steps
     execute and may change on resume; ``dist`` is the torchrun context; ``tensorboard`` also logs
     every record to RUN_DIR/tensorboard/; ``faults`` says what a NaN does (seqgan_gp.faults).
+
+    Every input is checked before the run's first write (config.json): the configuration, the
+    memory it needs, the checkpoint a resumed run starts from (its metadata, tensors, optimizer
+    state), the data, and that the data is the run's.
     """
     rt = resolve_runtime(runtime, device, dist)  # before the run directory: a bad option leaves nothing behind
     opening = lambda: open_run(task, base=base, overrides=overrides, out=out, resume=resume,  # noqa: E731
                                overwrite=overwrite, program=program)
-    with open_session(opening, dist=dist, tensorboard=tensorboard) as (cfg, run, ckpt, loggers):
+    with open_session(opening, dist=dist) as (cfg, run, ckpt):
         if not dist.is_main:
             console, show_progress = Console(quiet=True), False
+        task.check_fits(cfg, device)  # before any data is read or any network built
+        meta = resumed_checkpoint(task, cfg, ckpt) if ckpt is not None else None
+        given = any(overrides.get(name) is not None for name in task.data_flags)
         with dist.main_first():  # rank 0 fills caches (an encoded corpus), the others read them
-            data = task.open_data(cfg, console=console, show_progress=show_progress)
+            data = task.open_data(cfg, console=console, show_progress=show_progress,
+                                  recorded=meta if meta is not None and not given else None)
         if ckpt is not None:
-            task.check_resume(cfg, data, load_checkpoint(ckpt, kind=task.kind)[1], ckpt.parent.parent)
+            task.check_resume(cfg, data, meta, ckpt.parent.parent)
         torch.manual_seed(cfg.seed)
         trainable = task.build(cfg, data, device, dist)
         try:
             with cpu_threads(device, trainable.threads):
                 return _train(task, cfg, data, trainable, run, ckpt, device=device, console=console,
                               command=command, program=program, show_progress=show_progress, runtime=rt,
-                              loggers=loggers, faults=faults)
+                              tensorboard=tensorboard, faults=faults)
         finally:
             trainable.close()
 
 
 def _train(task: Task, cfg, data, trainable, run: Optional[RunDir], ckpt: Optional[Path], *, device, console, command,
-           program, show_progress, runtime, loggers, faults) -> TaskRun:
+           program, show_progress, runtime, tensorboard, faults) -> TaskRun:
     meta = {"config": asdict(cfg), **task.metadata(cfg, data)}
     start = 0
     if ckpt is not None:
@@ -151,9 +177,21 @@ def _train(task: Task, cfg, data, trainable, run: Optional[RunDir], ckpt: Option
                   runtime=runtime, faults=faults)
     if run is None:  # a data-parallel rank other than 0: train, write nothing
         return TaskRun(None, fit(run=None, show_progress=False, **common))
+    task_sample = task.sampler(cfg, trainable, data, run.samples)
+    evaluate = task.evaluator(cfg, trainable, data, device=device, console=console)  # may read files: before writing
     run.write_config({"kind": task.kind, **meta, "device": str(device), "runtime": runtime.to_json(),
                       "versions": versions(), "git_commit": git_commit(), "command": command})
+    loggers = make_loggers(run.path, tensorboard=tensorboard)  # after the first write: a refused start leaves none
+    try:
+        return _fit_run(task, cfg, data, trainable, run, common, task_sample, evaluate, console=console,
+                        program=program, show_progress=show_progress, loggers=loggers)
+    finally:
+        close_loggers(loggers)
 
+
+def _fit_run(task: Task, cfg, data, trainable, run: RunDir, common: dict, task_sample, evaluate, *, console, program,
+             show_progress, loggers) -> TaskRun:
+    runtime = common["runtime"]
     written: dict = {}  # the session's first and last sample, and the iteration of the last
 
     def sample(iteration: int):
@@ -162,8 +200,6 @@ def _train(task: Task, cfg, data, trainable, run: Optional[RunDir], ckpt: Option
         written.update(last=out, at=iteration)
         return out
 
-    task_sample = task.sampler(cfg, trainable, data, run.samples)
-    evaluate = task.evaluator(cfg, trainable, data, device=device, console=console)
     console.print(f"[bold]{train_command(task.kind)}[/] {task.header(cfg, data)}, run {run.path}")
     console.print(f"runtime: {runtime.describe()}")
     if runtime.dist.enabled:

@@ -47,12 +47,22 @@ class Task(Protocol):
     kind: str  # names the kind in config.json and checkpoints; the command that trains it is train-<kind>
     config: type  # the kind's configuration dataclass (extends seqgan_gp.config.TrainConfig)
     resumable: tuple[str, ...]  # its own fields a resumed run may change (besides the schedule's)
+    data_flags: tuple[str, ...]  # its fields that name data to read (a corpus path, a data folder)
 
     def run_name(self, cfg) -> str:
         """The run directory's default name, after the number: ``text-embedded``."""
 
-    def open_data(self, cfg, *, console: Console, show_progress: bool):
-        """The training data, checked against ``cfg`` (on data-parallel rank 0 first)."""
+    def check_fits(self, cfg, device: torch.device) -> None:
+        """Refuse (UserError, seqgan_gp.memory) a configuration whose networks, training step and
+        evaluation do not fit the memory of ``device``; called before any data is read."""
+
+    def open_data(self, cfg, *, console: Console, show_progress: bool, recorded: Optional[dict] = None):
+        """The training data, checked against ``cfg`` (on data-parallel rank 0 first).
+
+        ``recorded`` is the checkpoint metadata of a resumed run whose ``data_flags`` the user did
+        not pass again: then a path or name that ``cfg`` took from the run's files is neither read
+        nor fetched; open what the metadata identifies (an encoded corpus in the cache, generated
+        data) or refuse, naming the flags to pass."""
 
     def metadata(self, cfg, data) -> dict:
         """What config.json and every checkpoint record besides the configuration (a tokenizer, a

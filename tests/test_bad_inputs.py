@@ -29,41 +29,20 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from cli import cli
+from seqgan_gp import memory
+from conftest import TinyRuns
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@dataclass
-class Runs:
-    text: Path
-    image: Path
-    toy: Path
-    cache: Path
-
-    def checkpoint(self, run: Path) -> Path:
-        return max((run / "checkpoints").glob("checkpoint_*.safetensors"))
+Runs = TinyRuns
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """One finished tiny run of each kind (a few seconds in all), and the corpus cache they use."""
-    base = tmp_path_factory.mktemp("runs")
-    cache = base / "cache"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SEQGAN_GP_CACHE", str(cache))  # the cases' commands (and subprocesses) find it too
-        mp.chdir(base)
-        runner = CliRunner()
-        for args in (
-            ["train-text", "--preset", "tiny", "--iters", "2", "--eval-every", "0", "--sample-every", "0",
-             "--device", "cpu", "--out", "text"],
-            ["train-image", "--preset", "tiny", "--iters", "1", "--eval-every", "0", "--sample-every", "0",
-             "--device", "cpu", "--out", "image"],
-            ["train-toy", "--preset", "tiny", "--iters", "2", "--eval-every", "0", "--plot-every", "0",
-             "--device", "cpu", "--out", "toy"],
-        ):
-            r = runner.invoke(cli, args, catch_exceptions=False)
-            assert r.exit_code == 0, r.output + r.stderr
-        yield Runs(base / "text", base / "image", base / "toy", cache)
+@pytest.fixture
+def runs(tiny_runs, monkeypatch) -> Runs:
+    """The session's tiny runs, with their corpus cache as the cases' commands' (and subprocesses') default."""
+    monkeypatch.setenv("SEQGAN_GP_CACHE", str(tiny_runs.cache))
+    return tiny_runs
 
 
 def snapshot(roots: list[Path]) -> dict[str, str]:
@@ -164,6 +143,8 @@ class Case:
     setup: Callable[[Path, Runs], dict | None] | None = None  # may return {"watch": [dirs], "vars": {...}}
     subprocess: bool = False
     no_cuda: bool = False  # make torch.cuda.is_available() False (a machine without a GPU)
+    memory: int | None = None  # bytes of memory the machine has available (seqgan_gp.memory), for messages that quote it
+    patch: Callable[[pytest.MonkeyPatch, Path], None] | None = None  # more of the machine's answers (a read-only folder)
 
 
 def write(name: str, data: bytes):
@@ -321,8 +302,9 @@ CASES = {
                                     mkdirs("folder/sub")),
     # tampered checkpoints and run directories
     "checkpoint-wrong-shape": Case(["sample", "{tmp}/t.safetensors", "-n", "2"],
-                                   r"\S+/t\.safetensors: tensor G\.\S+ has shape \(\d+, \d+\) but the model expects "
-                                   r"\(\d+, \d+\); .*use an intact checkpoint", tampered_file("text", grow_first("G."))),
+                                   r"\S+/t\.safetensors: its metadata describes a G of 36,109 parameters \(dim 16, 1 "
+                                   r"blocks, kernel 5, seq_len 16, 29 ids\) but its tensors hold 36,237; .*use an "
+                                   r"intact checkpoint", tampered_file("text", grow_first("G."))),
     "checkpoint-missing-keys": Case(["evaluate", "{tmp}/t.safetensors", "-n", "4"],
                                     r"\S+/t\.safetensors: checkpoint does not match the model \(G: missing \[.+\], unexpected \[\]\); "
                                     r".*use an intact checkpoint", tampered_file("image", drop("G."))),
@@ -400,6 +382,314 @@ CASES = {
 }
 
 
+# -- issue 12: data loss, files trusted before they are checked, sizes, outputs ------------------------
+
+def user_folder(name: str, files: dict[str, bytes]):
+    """{tmp}/name holding the user's own files (no run), watched like the runs."""
+    def setup(tmp, runs):
+        for rel, data in files.items():
+            (tmp / name / rel).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / name / rel).write_bytes(data)
+        return {"watch": [tmp / name]}
+    return setup
+
+
+def run_plus(kind: str, files: dict[str, bytes]):
+    """A copy of the ``kind`` run at {tmp}/copy with the user's files added to it."""
+    def make(run, dst):
+        copy = copy_run(run, dst)
+        for rel, data in files.items():
+            (copy / rel).write_bytes(data)
+        return copy
+    return copied(kind, make)
+
+
+def set_meta(path: str, value):
+    """Set the checkpoint metadata at ``path`` ("optim.G.param_groups.0.lr") to ``value``."""
+    def edit(tensors, meta):
+        *parents, last = path.split(".")
+        node = meta
+        for key in parents:
+            node = node[int(key)] if isinstance(node, list) else node[key]
+        if isinstance(node, list):
+            node[int(last)] = value
+        else:
+            node[last] = value
+    return edit
+
+
+def both(*edits):
+    def edit(tensors, meta):
+        for e in edits:
+            e(tensors, meta)
+    return edit
+
+
+def nan_in(prefix: str):
+    def edit(tensors, meta):
+        key = next(k for k in sorted(tensors) if k.startswith(prefix) and tensors[k].is_floating_point())
+        tensors[key] = tensors[key].clone()
+        tensors[key].view(-1)[0] = float("nan")
+    return edit
+
+
+def tampered_run(kind: str, edit):
+    return copied(kind, lambda r, d: tamper_run(r, d, edit))
+
+
+def whole_config(text: str):
+    return copied("toy", lambda r, d: edit_config(r, d, lambda s: text))
+
+
+def run_file(kind: str, rel: str, data: bytes | None):
+    """A copy of the ``kind`` run whose file ``rel`` is replaced by ``data`` (None: a folder becomes a file)."""
+    def make(run, dst):
+        copy = copy_run(run, dst)
+        target = copy / rel
+        if target.is_dir():
+            shutil.rmtree(target)
+        target.write_bytes(data if data is not None else b"not a folder")
+        return copy
+    return copied(kind, make)
+
+
+def fifo(name: str):
+    def setup(tmp, runs):
+        os.mkfifo(tmp / name)
+    return setup
+
+
+def read_only(name: str):
+    """The folder {tmp}/name answers as a read-only file system does (the tests run as root)."""
+    def patch(mp, tmp):
+        real = os.access
+        folder = tmp / name
+        mp.setattr(os, "access", lambda p, mode, **kw: False if Path(p) == folder and mode & os.W_OK
+                   else real(p, mode, **kw))
+    return patch
+
+
+def corpus_named_in_config(tmp: Path, runs: Runs, corpus: str) -> dict:
+    """A copy of the text run whose config.json names ``corpus`` and whose checkpoint records an encoding
+    the cache does not hold."""
+    copy = edit_config(runs.text, tmp / "copy", with_config({"corpus": corpus}))
+    ckpt = runs.checkpoint(copy)
+    tamper(ckpt, ckpt, set_meta("corpus_fingerprint", "0" * 16))
+    return {"watch": [copy]}
+
+
+def a_cifar_run(tmp: Path, runs: Runs) -> dict:
+    """A copy of the image run that says, in config.json and its checkpoint, it trained on CIFAR-10 in /srv/cifar."""
+    change = {"dataset": "cifar10", "data_dir": "/srv/cifar"}
+    copy = edit_config(runs.image, tmp / "copy", with_config(change))
+    ckpt = runs.checkpoint(copy)
+    tamper(ckpt, ckpt, lambda t, meta: meta["config"].update(change))
+    return {"watch": [copy]}
+
+
+GB20 = 20 * 10**9  # a machine with 20 GB available: messages quote it
+NOT_A_RUN = r"the folder is not empty and is not a seqgan_gp run"
+HUGE = str(10**9)
+
+CASES.update({
+    # data loss: --overwrite replaces only runs, and says nothing of runs elsewhere
+    "overwrite-user-files": Case(["train-toy", "--preset", "tiny", "--out", "{tmp}/mine", "--overwrite"],
+                                 rf"--out \S+/mine: {NOT_A_RUN} \(it has no config\.json; it holds notes\.txt, "
+                                 r"photos/\); --overwrite replaces only seqgan_gp runs; choose another --out \(a new or "
+                                 r"empty folder\)$", user_folder("mine", {"notes.txt": b"mine", "photos/a.jpg": b"x"})),
+    "out-user-files": Case(["train-text", "--preset", "tiny", "--out", "{tmp}/mine"],
+                           rf"--out \S+/mine: {NOT_A_RUN} \(it has no config\.json; it holds thesis\.tex\); choose "
+                           r"another --out \(a new or empty folder\)$", user_folder("mine", {"thesis.tex": b"x"})),
+    "overwrite-foreign-config": Case(["train-image", "--preset", "tiny", "--out", "{tmp}/mine", "--overwrite"],
+                                     rf"--out \S+/mine: {NOT_A_RUN} \(its config\.json was not written by seqgan_gp; "
+                                     r"it holds checkpoints/, config\.json, data\.csv\); --overwrite replaces only",
+                                     user_folder("mine", {"config.json": b'{"kind": "text"}', "data.csv": b"1,2",
+                                                          "checkpoints/.keep": b""})),
+    "overwrite-run-plus-user-files": Case(["train-toy", "--preset", "tiny", "--out", "{tmp}/copy", "--overwrite"],
+                                          r"--out \S+/copy: holds a seqgan_gp run and also files seqgan_gp did not "
+                                          r"write \(notes\.txt, samples/mine\.png\); nothing was replaced: move those "
+                                          r"files out of the folder, or use --resume \S+/copy to continue the run",
+                                          run_plus("toy", {"notes.txt": b"x", "samples/mine.png": b"x"})),
+    # checkpoint metadata: every field checked before anything is built or written
+    "resume-iteration-negative": Case(["train-toy", "--resume", "{tmp}/copy", "--iters", "4"],
+                                      r"\S+/checkpoint_00000002\.safetensors: checkpoint metadata gives iteration -7, "
+                                      r"not a whole number >= 0; the file was modified; use an earlier checkpoint",
+                                      tampered_run("toy", set_meta("iteration", -7))),
+    "resume-iteration-string": Case(["train-text", "--resume", "{tmp}/copy", "--iters", "4"],
+                                    r"checkpoint metadata gives iteration 'abc', not a whole number >= 0",
+                                    tampered_run("text", set_meta("iteration", "abc"))),
+    "resume-iteration-true": Case(["train-toy", "--resume", "{tmp}/copy", "--iters", "4"],
+                                  r"checkpoint metadata gives iteration True, not a whole number >= 0",
+                                  tampered_run("toy", set_meta("iteration", True))),
+    "resume-iteration-not-its-name": Case(["train-toy", "--resume", "{tmp}/copy", "--iters", "4"],
+                                          r"\S+/checkpoint_00000002\.safetensors: its metadata gives iteration 1, its "
+                                          r"name 2; the file was modified or renamed; move it out of checkpoints/",
+                                          tampered_run("toy", set_meta("iteration", 1))),
+    "resume-sampler-position-list": Case(["train-text", "--resume", "{tmp}/copy", "--iters", "4"],
+                                         r"checkpoint is missing or has damaged training state \(the batch position "
+                                         r"is list, not a JSON object\); resume from an earlier checkpoint",
+                                         tampered_run("text", set_meta("batches", [1]))),
+    "resume-sampler-position-negative": Case(["train-image", "--resume", "{tmp}/copy", "--iters", "3"],
+                                             r"damaged training state \(batch position 'pos' is -8, not a whole number "
+                                             r"from 0 to 256\)", tampered_run("image", set_meta("batches.pos", -8))),
+    "resume-optimizer-lr-nan": Case(["train-toy", "--resume", "{tmp}/copy", "--iters", "4"],
+                                    r"damaged training state \(opt_G group 0 lr is nan, not a finite number\)",
+                                    tampered_run("toy", set_meta("optim.G.param_groups.0.lr", float("nan")))),
+    "resume-optimizer-groups": Case(["train-text", "--resume", "{tmp}/copy", "--iters", "4"],
+                                    r"damaged training state \(opt_D: parameter group 0 does not list parameters "
+                                    r"0\.\.\d+\)", tampered_run("text", set_meta("optim.D.param_groups.0.params", [0]))),
+    "resume-optimizer-state-dtype": Case(["train-text", "--resume", "{tmp}/copy", "--iters", "4"],
+                                         r"damaged training state \(opt_D\.0\.exp_avg is \(16, 29, 1\) torch\.int32, "
+                                         r"not \(16, 29, 1\) torch\.float32, as its parameter\)",
+                                         tampered_run("text", lambda t, m: t.update({"opt_D.0.exp_avg":
+                                                                                   t["opt_D.0.exp_avg"].int()}))),
+    "resume-nan-weights": Case(["train-toy", "--resume", "{tmp}/copy", "--iters", "4"],
+                               r"\S+/checkpoint_00000002\.safetensors: tensor D\.\S+ holds 1 NaN or infinite values of "
+                               r"\d+; the checkpoint is damaged .*; use an earlier checkpoint",
+                               tampered_run("toy", nan_in("D."))),
+    "sample-nan-weights": Case(["sample", "{tmp}/t.safetensors"],
+                               r"\S+/t\.safetensors: tensor G\.\S+ holds 1 NaN or infinite values",
+                               tampered_file("text", nan_in("G."))),
+    "sample-tokenizer-chars-5": Case(["sample", "{tmp}/t.safetensors"],
+                                     r"\S+/t\.safetensors: the checkpoint's tokenizer is damaged \(tokenizer 'chars' "
+                                     r"must be a list of single characters\); use an intact checkpoint",
+                                     tampered_file("text", set_meta("tokenizer.chars", 5))),
+    "sample-tokenizer-garbage-sentencepiece": Case(
+        ["sample", "{tmp}/t.safetensors"],
+        r"the checkpoint's tokenizer is damaged \(tokenizer 'model' is not a sentencepiece model",
+        tampered_file("text", set_meta("tokenizer", {"kind": "sentencepiece", "model": "AAAA", "seq_len": 16}))),
+    "sample-claims-dim-9000": Case(["sample", "{tmp}/t.safetensors"],
+                                   r"\S+/t\.safetensors: its metadata describes a G of 3,258,909,029 parameters "
+                                   r"\(dim 9000, 4 blocks, .*\) but its tensors hold 36,109; the metadata was modified",
+                                   tampered_file("text", both(set_meta("config.dim", 9000),
+                                                              set_meta("config.blocks", 4)))),
+    "sample-image-claims-classes": Case(["sample", "{tmp}/t.safetensors"],
+                                        r"\S+/t\.safetensors: checkpoint metadata gives 1000000000000 classes, not a "
+                                        r"whole number from 0 to 100000",
+                                        tampered_file("image", set_meta("data.classes", 10**12))),
+    "evaluate-image-claims-dim": Case(["evaluate", "{tmp}/t.safetensors", "-n", "4"],
+                                      r"\S+/t\.safetensors: tensor G\.input\.weight has shape \(128, 128\) but the "
+                                      r"model expects \(65536, 128\); the checkpoint is damaged or from another "
+                                      r"configuration",
+                                      tampered_file("image", set_meta("config.dim", 4096))),
+    "config-json-list": Case(["train-toy", "--resume", "{tmp}/copy", "--iters", "4"],
+                             r"\S+/copy/config\.json: a JSON list, not a run's configuration \(a JSON object\); restore",
+                             whole_config("[1, 2]")),
+    "config-json-disagrees-with-checkpoint": Case(
+        ["train-text", "--resume", "{tmp}/copy", "--iters", "4"],
+        r"\S+/checkpoint_00000002\.safetensors: the run's config\.json and this checkpoint disagree \(dim 2000 there, "
+        r"16 here\); one of them was modified: restore config\.json from a backup or move the checkpoint out",
+        copied("text", lambda r, d: edit_config(r, d, with_config({"dim": 2000})))),
+    "config-json-not-ours": Case(["train-toy", "--resume", "{tmp}/copy", "--iters", "4"],
+                                 r"\S+/copy/config\.json: not written by seqgan_gp",
+                                 whole_config('{"config": {}}')),
+    "metrics-not-utf8": Case(["train-toy", "--resume", "{tmp}/copy", "--iters", "4"],
+                             r"\S+/copy/metrics\.jsonl: line 1 is not UTF-8 text; the file was damaged or edited: "
+                             r"delete that line .* or restore the file",
+                             run_file("toy", "metrics.jsonl", b'\xff\xfe{"iteration": 0}\n{"iteration": 2}\n')),
+    "metrics-not-a-record": Case(["train-text", "--resume", "{tmp}/copy", "--iters", "4"],
+                                 r"\S+/copy/metrics\.jsonl: line 2 is a JSON list, not a record",
+                                 run_file("text", "metrics.jsonl", b'{"iteration": 0}\n[1, 2]\n{"iteration": 2}\n')),
+    "checkpoints-is-a-file": Case(["train-toy", "--resume", "{tmp}/copy", "--iters", "4"],
+                                  r"--resume \S+/copy: \S+/copy/checkpoints is a file, not the run's checkpoints/ "
+                                  r"folder; move it out of the run directory", run_file("toy", "checkpoints", None)),
+    "resume-corpus-named-in-config": Case(
+        ["train-text", "--resume", "{tmp}/copy", "--iters", "4"],
+        r"--resume: the run's encoded corpus is not in the cache \(\S+\), and a corpus named in a run's files is read "
+        r"only when you name it: add --corpus /etc/passwd \(the run's\) to the command",
+        lambda tmp, runs: corpus_named_in_config(tmp, runs, "/etc/passwd")),
+    "resume-data-dir-named-in-config": Case(
+        ["train-image", "--resume", "{tmp}/copy", "--iters", "3"],
+        r"--resume: the run reads cifar10 from /srv/cifar \(its config\.json says so\), and a folder named in a run's "
+        r"files is read only when you name it: add --data-dir /srv/cifar to the command",
+        lambda tmp, runs: a_cifar_run(tmp, runs)),
+    "sample-checkpoint-fifo": Case(["sample", "{tmp}/c.safetensors"],
+                                   r"\S+/c\.safetensors: not a regular file \(a pipe, socket or device\); pass a "
+                                   r"\.safetensors checkpoint file", fifo("c.safetensors")),
+    # values: seeds, finite numbers, temperatures
+    "toy-seed-negative": Case(["train-toy", "--preset", "tiny", "--seed", "-1"],
+                              r"--seed -1: a seed is a whole number from 0 to 2\*\*63 - 1 \(9223372036854775807\); "
+                              r"pass e\.g\. --seed 0"),
+    "text-seed-2-70": Case(["train-text", "--preset", "tiny", "--seed", str(2**70)],
+                           rf"--seed {2**70}: a seed is a whole number from 0 to 2\*\*63 - 1"),
+    "sample-seed-negative": Case(["sample", "{text}", "--seed", "-3"], r"--seed -3: a seed is a whole number"),
+    "evaluate-seed-2-64": Case(["evaluate", "{image}", "--seed", str(2**64), "-n", "4"],
+                               rf"--seed {2**64}: a seed is a whole number from 0 to 2\*\*63 - 1"),
+    "experiment-seed-negative": Case(["experiment", "weight-histograms", "--seed", "-9", "--out", "{tmp}/e"],
+                                     r"--seed -9: a seed is a whole number"),
+    "prepare-corpus-seed-huge": Case(["prepare-corpus", "--preset", "tiny", "--seed", str(2**63)],
+                                     rf"--seed {2**63}: a seed is a whole number"),
+    "toy-lr-inf": Case(["train-toy", "--preset", "tiny", "--lr", "inf"],
+                       r"--lr inf: must be a finite number above 0; pass e\.g\. --lr 0\.0001"),
+    "text-lambda-gp-inf": Case(["train-text", "--preset", "tiny", "--lambda-gp", "inf"],
+                               r"--lambda-gp inf: must be a finite number above 0; pass e\.g\. --lambda-gp 10"),
+    "image-clip-nan": Case(["train-image", "--preset", "tiny", "--clip", "nan"],
+                           r"--clip nan: the clipping bound must be positive; pass e\.g\. --clip 0\.01"),
+    "image-acgan-scale-inf": Case(["train-image", "--preset", "tiny", "--acgan-scale", "inf"],
+                                  r"--acgan-scale inf: must be a finite number, 0 or more; pass e\.g\. --acgan-scale 1"),
+    "nan-lr-factor-nan": Case(["train-toy", "--preset", "tiny", "--nan-lr-factor", "nan"],
+                              r"--nan-lr-factor nan: must be between 0 and 1"),
+    "experiment-lr-gp-inf": Case(["experiment", "clipping-vs-penalty", "--lr-gp", "inf", "--out", "{tmp}/e"],
+                                 r"--lr-gp inf: must be a finite number above 0"),
+    "sample-temperature-nan": Case(["sample", "{text}", "--temperature", "nan"],
+                                   r"--temperature nan: must be 0 \(argmax, the paper's\) or a finite positive number"),
+    "sample-temperature-inf": Case(["sample", "{text}", "--temperature", "inf"],
+                                   r"--temperature inf: must be 0 \(argmax, the paper's\) or a finite positive number"),
+    # sizes: refused in seconds with the estimate and the largest value that fits (a 20 GB machine)
+    "text-dim-100000": Case(["train-text", "--preset", "tiny", "--dim", "100000"],
+                            r"--dim 100000: training this model needs ~3\.21 TB; this machine has 20 GB available; the "
+                            r"largest --dim that fits is about 7267$", memory=GB20),
+    "text-blocks-1000000": Case(["train-text", "--preset", "tiny", "--blocks", "1000000"],
+                                r"--blocks 1000000: training this model needs ~738 GB; this machine has 20 GB "
+                                r"available; the largest --blocks that fits is about 24348$", memory=GB20),
+    "text-seq-len-100000": Case(["train-text", "--preset", "tiny", "--seq-len", "100000"],
+                                r"--seq-len 100000: training this model needs ~141 GB; this machine has 20 GB "
+                                r"available; the largest --seq-len that fits is about 12769$", memory=GB20),
+    "text-eval-samples-1e9": Case(["train-text", "--preset", "tiny", "--eval-samples", HUGE],
+                                  r"--eval-samples 1000000000: training this model needs ~5\.12 TB; this machine has 20 "
+                                  r"GB available; the largest --eval-samples that fits is about 3511043$", memory=GB20),
+    "toy-eval-samples-1e6": Case(["train-toy", "--preset", "tiny", "--eval-samples", "1000000"],
+                                 r"--eval-samples 1000000: training this model needs ~32 TB; .* the largest "
+                                 r"--eval-samples that fits is about 23716$", memory=GB20),
+    "image-dim-100000": Case(["train-image", "--preset", "tiny", "--dim", "100000"],
+                             r"--dim 100000: training this model needs ~19\.7 TB; this machine has 20 GB available; "
+                             r"the largest --dim that fits is about 2357$", memory=GB20),
+    "sample-n-1e9": Case(["sample", "{text}", "-n", HUGE],
+                         r"-n 1000000000: the samples need ~640 GB; this machine has 20 GB available; the largest -n "
+                         r"that fits is about 28120831$", memory=GB20),
+    "evaluate-n-1e9": Case(["evaluate", "{text}", "-n", HUGE],
+                           r"-n 1000000000: the samples and their metrics need ~5\.12 TB; this machine has 20 GB "
+                           r"available; the largest -n that fits is about 3515103$", memory=GB20),
+    "image-sample-n-1e9": Case(["sample", "{image}", "-n", HUGE],
+                               r"-n 1000000000: the samples need ~278 TB; this machine has 20 GB available; the "
+                               r"largest -n that fits is about 64863$", memory=GB20),
+    # outputs: checked before the work
+    "train-out-empty": Case(["train-toy", "--preset", "tiny", "--out", ""],
+                            r"--out '': empty; give a name, e\.g\. --out runs/mine"),
+    "resume-empty": Case(["train-text", "--resume", ""], r"--resume '': empty; give a name"),
+    "sample-out-empty": Case(["sample", "{text}", "--out", ""], r"--out '': empty; give a name, e\.g\. --out samples\.txt"),
+    "sample-out-a-folder": Case(["sample", "{text}", "--out", "{tmp}"],
+                                r"--out \S+: a folder, and a file is written here; give a file name, e\.g\. --out "
+                                r"\S+/samples\.txt"),
+    "sample-out-missing-folder": Case(["sample", "{text}", "--out", "{tmp}/missing/parent/f.txt"],
+                                      r"--out \S+/missing/parent/f\.txt: the folder \S+/missing/parent does not exist; "
+                                      r"create the folder first \(mkdir -p \S+/missing/parent\) or choose another --out"),
+    "sample-out-fifo": Case(["sample", "{text}", "--out", "{tmp}/pipe"],
+                            r"--out \S+/pipe: not a regular file \(a pipe, socket or device\); give a file name",
+                            fifo("pipe")),
+    "evaluate-out-a-folder": Case(["evaluate", "{text}", "--out", "{tmp}", "-n", "4"],
+                                  r"--out \S+: a folder, and a file is written here; give a file name, e\.g\. --out "
+                                  r"\S+/metrics\.json"),
+    "evaluate-out-read-only": Case(["evaluate", "{image}", "--out", "{tmp}/ro/m.json", "-n", "4"],
+                                   r"--out \S+/ro/m\.json: the folder \S+/ro is not writable; fix its permissions or "
+                                   r"choose another --out", mkdirs("ro"), patch=read_only("ro")),
+    "evaluate-out-empty": Case(["evaluate", "{text}", "--out", ""], r"--out '': empty; give a name, e\.g\. --out metrics\.json"),
+    "plot-out-is-a-file": Case(["plot", "{toy}", "--out", "{tmp}/f"],
+                               r"--out \S+/f: exists and is not a folder; choose another --out", write("f", b"x")),
+    "experiment-out-empty": Case(["experiment", "weight-histograms", "--out", ""], r"--out '': empty; give a name"),
+})
+
+
 def fill(args: list[str], tmp: Path, runs: Runs, extra: dict) -> list[str]:
     values = {"tmp": str(tmp), "text": str(runs.text), "image": str(runs.image), "toy": str(runs.toy),
               "text_ckpt": str(runs.checkpoint(runs.text)), "image_ckpt": str(runs.checkpoint(runs.image)),
@@ -424,6 +714,11 @@ def test_bad_input_is_one_line_exit_2_and_changes_no_run(name, runs, tmp_path, m
     else:
         if case.no_cuda:
             monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+        if case.memory is not None:
+            monkeypatch.setattr(memory, "_meminfo_available", lambda: case.memory)
+            monkeypatch.setattr(memory, "_cgroup_available", lambda: None)
+        if case.patch is not None:
+            case.patch(monkeypatch, tmp_path)
         result = CliRunner().invoke(cli, args)
         exc = result.exception
         assert isinstance(exc, SystemExit), "".join(traceback.format_exception(exc)) if exc else result.output

@@ -76,8 +76,9 @@ def test_experiment_user_errors(cli_runner, tmp_path):
     assert r.exit_code == 2 and "--clip" in r.output
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "x").write_text("keep")
-    r = cli_runner.invoke(cli, ["experiment", "weight-histograms", "--out", str(tmp_path / "c")])
-    assert r.exit_code == 2 and "already holds a run" in r.output
+    r = cli_runner.invoke(cli, ["experiment", "weight-histograms", "--out", str(tmp_path / "c"), "--overwrite"])
+    assert r.exit_code == 2 and "is not a seqgan_gp run (it has no config.json; it holds x)" in r.output
+    assert (tmp_path / "c" / "x").read_text() == "keep"
 
 
 @pytest.mark.slow

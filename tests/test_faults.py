@@ -484,36 +484,61 @@ def lock_file(run: RunDir, owner) -> None:
     (run.path / ".lock").write_text(owner if isinstance(owner, str) else json.dumps(owner))
 
 
-def test_lock_recovery_tells_live_owners_from_dead_and_reused_pids(tmp_path):
-    sleeper = subprocess.Popen(["sleep", "60"])
-    dead = subprocess.Popen(["true"])
-    dead.wait()
+HOLD = ("import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
+        "fcntl.flock(fd, fcntl.LOCK_EX); os.ftruncate(fd, 0); os.write(fd, sys.argv[2].encode()); "
+        "print('locked', flush=True); time.sleep(120)")
+
+
+def holder(lock: Path, content: str) -> subprocess.Popen:
+    """Another process holding the kernel's lock on ``lock`` with ``content`` written in it."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(lock), content], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def test_the_kernel_lock_refuses_a_live_holder_and_is_free_once_it_dies(tmp_path):
+    run = RunDir(tmp_path / "run")
+    proc = holder(run.path / ".lock", json.dumps({"pid": 4242, "host": socket.gethostname(), "start": "1"}))
     try:
-        host, live_start = socket.gethostname(), runlock._start_time(sleeper.pid)
-        assert live_start is not None
-        refused = {
-            "a live process": {"pid": sleeper.pid, "host": host, "start": live_start},
-            "a live process, old format": str(sleeper.pid),
-            "another machine": {"pid": dead.pid, "host": host + "-elsewhere", "start": "1"},
-        }
-        for name, owner in refused.items():
-            run = RunDir(tmp_path / name)
-            lock_file(run, owner)
-            with pytest.raises(UserError, match=r"another process \(pid \d+.*\) is training in this run directory; "
-                                                r"wait for it or choose another --out \(if that process is gone, "
-                                                r"delete .*\.lock\)"):
+        with pytest.raises(UserError, match=r"^\S+/run: another process \(pid 4242\) is training in this run "
+                                            r"directory; wait for it or choose another --out$"):
+            run.lock()
+        proc.kill()  # kill -9: the kernel releases the lock; the file and the dead pid stay
+        proc.wait()
+        assert json.loads((run.path / ".lock").read_text())["pid"] == 4242
+        run.lock()
+        assert json.loads((run.path / ".lock").read_text())["pid"] == os.getpid()
+        run.unlock()
+        assert not (run.path / ".lock").exists()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_the_refusal_names_the_holders_host_and_a_holder_that_has_not_written_yet(tmp_path):
+    for content, who in ((json.dumps({"pid": 77, "host": "elsewhere"}), r"pid 77 on elsewhere"),
+                         ("", r"a process starting right now"), ('{"pid": ', r"a process starting right now")):
+        run = RunDir(tmp_path / f"run{len(content)}")
+        proc = holder(run.path / ".lock", content)
+        try:
+            with pytest.raises(UserError, match=rf"another process \({who}\) is training in this run directory"):
                 run.lock()
-        recovered = {
-            "a dead process": {"pid": dead.pid, "host": host, "start": "1"},
-            "a dead process, old format": str(dead.pid),
-            "a pid reused by a younger process": {"pid": sleeper.pid, "host": host, "start": str(int(live_start) - 1)},
-            "a torn lock file": '{"pid": ',
-        }
-        for name, owner in recovered.items():
+        finally:
+            proc.kill()
+            proc.wait()
+
+
+def test_lock_files_without_a_holder_never_keep_a_run_locked(tmp_path):
+    """What the old lock files had to guess from (live pids, other hosts, torn or empty files) no longer
+    matters: without a process holding the kernel's lock, the run is free."""
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        for name, owner in {"a live pid": {"pid": sleeper.pid, "host": socket.gethostname()},
+                            "a bare pid": str(sleeper.pid), "another host": {"pid": 1, "host": "elsewhere"},
+                            "a torn file": '{"pid": ', "an empty file": ""}.items():
             run = RunDir(tmp_path / name)
             lock_file(run, owner)
-            old = time.time() - 60
-            os.utime(run.path / ".lock", (old, old))
             run.lock()
             assert json.loads((run.path / ".lock").read_text())["pid"] == os.getpid(), name
             run.unlock()
@@ -523,14 +548,24 @@ def test_lock_recovery_tells_live_owners_from_dead_and_reused_pids(tmp_path):
         sleeper.wait()
 
 
-def test_an_empty_lock_file_of_a_process_starting_right_now_is_respected(tmp_path):
+def test_a_lock_file_removed_between_open_and_lock_is_not_trusted(tmp_path, monkeypatch):
+    """A holder that finishes unlinks the file it locked; a process that opened that file just before
+    must lock the new one, not the unlinked one (else two processes would hold "the" lock)."""
     run = RunDir(tmp_path / "run")
-    lock_file(run, "")  # created with O_EXCL an instant ago; its pid is not written yet
-    with pytest.raises(UserError, match="a process starting right now"):
-        run.lock()
-    old = time.time() - 60  # the same file a minute later: its writer died while taking the lock
-    os.utime(run.path / ".lock", (old, old))
+    run.path.mkdir()
+    real_flock, calls = runlock.fcntl.flock, []
+
+    def flock(fd, op):
+        real_flock(fd, op)
+        if not calls:  # the first attempt: the file is replaced right after we locked it
+            os.unlink(run.path / ".lock")
+            (run.path / ".lock").write_text("")
+        calls.append(fd)
+
+    monkeypatch.setattr(runlock.fcntl, "flock", flock)
     run.lock()
+    assert len(calls) == 2  # locked the old file, saw it was gone, locked the new one
+    assert json.loads((run.path / ".lock").read_text())["pid"] == os.getpid()
     run.unlock()
 
 

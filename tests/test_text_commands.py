@@ -56,7 +56,7 @@ def test_train_sample_evaluate_with_each_tokenizer_without_the_corpus(cli_runner
     doc = json.loads((run / "metrics.json").read_text())
     assert doc["samples"] == 64 and doc["tokenizer"] == tokenizer and doc["iteration"] == 4
     assert doc["references"] == {"source": "train", "sentences": 200}
-    assert "using its cached encoding" in " ".join(doc["notes"])
+    assert doc["notes"] == []  # the encoding trained on, from the cache: the corpus itself is not needed
     assert {f"bleu{n}" for n in (2, 3, 4, 5)} <= set(doc["metrics"]) and "Texygen" in doc["bleu_protocol"]
 
 
@@ -78,7 +78,12 @@ def test_changed_corpus_and_vocabulary_mismatch_are_refused(cli_runner, tmp_path
     assert invoke(cli_runner, "train-text", "--preset", "tiny", "--corpus", corpus, "--iters", 2, "--out", run,
                   "--cache-dir", cache).exit_code == 0
     write_corpus(corpus, word="phrase")  # other characters, another vocabulary
-    r = invoke(cli_runner, "train-text", "--resume", run, "--iters", 4, "--cache-dir", cache)
+    # not named, the corpus is not read: the run goes on with the encoding it trained on, from the cache
+    r = invoke(cli_runner, "train-text", "--resume", run, "--iters", 3, "--cache-dir", cache)
+    assert r.exit_code == 0, r.output
+    assert json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])["iteration"] == 3
+    # named again, the corpus is read: it is not the run's any more
+    r = invoke(cli_runner, "train-text", "--resume", run, "--iters", 4, "--cache-dir", cache, "--corpus", corpus)
     assert r.exit_code == 2 and "has changed since the run started" in r.output
-    e = invoke(cli_runner, "evaluate", run, "-n", 10, "--cache-dir", cache)
+    e = invoke(cli_runner, "evaluate", run, "-n", 10, "--cache-dir", cache, "--corpus", corpus)
     assert e.exit_code == 2 and "tokenizer/vocabulary mismatch between checkpoint and corpus" in " ".join(e.output.split())

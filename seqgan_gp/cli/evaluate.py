@@ -12,9 +12,11 @@ from rich.table import Table
 
 from seqgan_gp.atomic import atomic_write_text
 from seqgan_gp.checkpoint import load_checkpoint
-from seqgan_gp.cli.options import console, device_option, user_errors
+from seqgan_gp.cli.options import console, device_option, sample_progress, user_errors
 from seqgan_gp.device import resolve_device
 from seqgan_gp.errors import UserError
+from seqgan_gp.messages import option
+from seqgan_gp.outputs import output_file
 from seqgan_gp.rundir import resolve_checkpoint
 
 
@@ -49,11 +51,17 @@ def metrics_table(doc: dict, describe: Callable[[str], str]) -> Table:
               help="Where to write the metrics [default: RUN_DIR/metrics.json].")
 @click.option("--cache-dir", type=click.Path(path_type=str), default=None,
               help="Encoded-corpus cache (text) [default: $SEQGAN_GP_CACHE or ~/.cache/seqgan_gp].")
+@click.option("--corpus", default=None,
+              help="Text: the training corpus, when the cache no longer holds its encoding (a corpus the "
+                   "checkpoint names is never read or downloaded unless you name it here).")
+@click.option("--data-dir", type=click.Path(path_type=str), default=None,
+              help="The training data's folder (images; text: billion_word), read for SWD / FID or JS-n / BLEU "
+                   "(a folder the checkpoint names is never read unless you name it here).")
 @click.option("--inception-weights", type=click.Path(path_type=str), default=None,
               help="Images: TorchScript Inception file (inception-2015-12-05.pt) for IS and FID; never downloaded.")
 @device_option
 @user_errors
-def evaluate_cmd(target, n, seed, out_file, cache_dir, inception_weights, device):
+def evaluate_cmd(target, n, seed, out_file, cache_dir, corpus, data_dir, inception_weights, device):
     """Metrics of a run directory (its newest checkpoint) or a checkpoint file.
 
     Images: SWD x1e3 per Laplacian level vs as many training images and MS-SSIM of sample pairs
@@ -72,23 +80,30 @@ def evaluate_cmd(target, n, seed, out_file, cache_dir, inception_weights, device
     path = resolve_checkpoint(Path(target))
     _, meta = load_checkpoint(path)
     kind = meta.get("kind")
-    out = Path(out_file) if out_file else default_out(Path(target), path)
+    # checked now, not after an evaluation of minutes
+    out = output_file(out_file if out_file is not None else default_out(Path(target), path), example="metrics.json")
     if kind == "text":
         from seqgan_gp.text.evaluate import evaluate_text
         from seqgan_gp.text.metrics import describe
 
-        doc = evaluate_text(path, n=n, seed=seed, device=resolve_device(device), console=con,
-                            cache_dir=Path(cache_dir) if cache_dir else None)
+        with sample_progress(n, "evaluate") as progress:
+            doc = evaluate_text(path, n=n, seed=seed, device=resolve_device(device), console=con,
+                                cache_dir=Path(cache_dir) if cache_dir else None, corpus=corpus, data_dir=data_dir,
+                                progress=progress)
     elif kind == "image":
         from image.evaluate import describe, evaluate_image
 
         doc = evaluate_image(path, n=n, seed=seed, device=resolve_device(device), console=con,
-                             inception_weights=inception_weights)
+                             inception_weights=inception_weights, data_dir=data_dir)
     else:
         raise UserError(f"{path}: a {kind!r} checkpoint; evaluate knows text and image checkpoints (a toy "
                         f"run's pictures are in RUN_DIR/samples/, its W1 and modes in RUN_DIR/metrics.jsonl)")
     for note in doc["notes"]:
         con.print(f"[yellow]{note}", markup=True)
     con.print(metrics_table(doc, describe))
-    atomic_write_text(out, json.dumps(doc, indent=2) + "\n")
+    try:
+        atomic_write_text(out, json.dumps(doc, indent=2) + "\n")
+    except OSError as exc:
+        raise UserError(f"{option('--out', out)}: could not write the metrics ({exc.strerror}); free disk space or "
+                        f"choose another --out") from None
     con.print(f"metrics written to {out}")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 from rich.table import Table
 
 from seqgan_gp.cli.options import console, device_option, hyperparameter_options, user_errors
 from seqgan_gp.device import resolve_device
+from seqgan_gp.outputs import output_folder
 from seqgan_gp.toy.data import DATASETS
 from seqgan_gp.toy.experiments import EXPERIMENTS, run_experiment, study_config
 
@@ -86,6 +86,7 @@ def experiment_cmd(name, device, out, overwrite, **overrides):
     con = console()
     cfg = study_config(name, **overrides)
     path, results = run_experiment(name, cfg, device=resolve_device(device), console=con,
-                                   out=Path(out) if out else None, overwrite=overwrite, command=sys.argv)
+                                   out=output_folder(out) if out is not None else None, overwrite=overwrite,
+                                   command=sys.argv)
     con.print(_summary(name, results))
     con.print(f"[bold]done[/]: {', '.join(str(path / f) for f in results['figures'])}; numbers in {path / 'results.json'}")

@@ -127,8 +127,13 @@ class RunFlags:
     faults: object  # seqgan_gp.faults.FaultPolicy
 
     def run_task_arguments(self) -> dict:
-        """The keyword arguments of seqgan_gp.runner.run_task these flags give."""
-        return dict(out=Path(self.out) if self.out else None, resume=Path(self.resume) if self.resume else None,
+        """The keyword arguments of seqgan_gp.runner.run_task these flags give (an empty --out or --resume
+        is refused: it would mean the current folder, or the default)."""
+        from seqgan_gp.outputs import given_path, output_folder
+
+        out = output_folder(self.out) if self.out is not None else None
+        resume = given_path(self.resume, "--resume", "runs/00000-text-embedded") if self.resume is not None else None
+        return dict(out=out, resume=resume,
                     overwrite=self.overwrite, tensorboard=self.tensorboard, runtime=self.runtime, faults=self.faults,
                     command=sys.argv, program=program())
 
@@ -201,6 +206,35 @@ def exit_if_stopped(con: Console, run, *, quiet: bool = False) -> None:
         resume = f"{click.get_current_context().command_path} {shlex.join(['--resume', str(run.run_dir)])}"
         con.print(f"resume with: {resume}", markup=False, soft_wrap=True)
     sys.exit(128 + result.stopped_by)
+
+
+LONG_SAMPLING = 2048  # samples above which sample and evaluate show a progress bar (seconds of work)
+
+
+@contextlib.contextmanager
+def sample_progress(total: int, description: str):
+    """A progress bar on standard error for drawing ``total`` samples, when that takes a while:
+    yields a callback ``progress(done)`` (None for short runs: no bar). The bar appears at the first
+    call, after the command's checks: a refusal prints its one line alone."""
+    if total <= LONG_SAMPLING:
+        yield None
+        return
+    from seqgan_gp.progress import TrainingProgress
+
+    bar = None
+
+    def progress(done: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = TrainingProgress(Console(stderr=True, highlight=False), total=total, description=description)
+            bar.__enter__()
+        bar.advance(done)
+
+    try:
+        yield progress
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
 
 
 def user_errors(f):

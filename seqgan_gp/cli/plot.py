@@ -8,6 +8,7 @@ import click
 
 from seqgan_gp.cli.options import console, user_errors
 from seqgan_gp.errors import UserError
+from seqgan_gp.outputs import output_folder
 from seqgan_gp.rundir import RunDir
 
 
@@ -30,10 +31,10 @@ def load_records(run_dir: Path) -> list[dict]:
 
 @click.command("plot")
 @click.argument("run_dir", type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(path_type=Path), default=None,
+@click.option("--out", type=click.Path(path_type=str), default=None,
               help="Folder for the PNG files [default: RUN_DIR/plots].")
 @user_errors
-def plot_cmd(run_dir: Path, out: Path | None):
+def plot_cmd(run_dir: Path, out: str | None):
     """Draw a run's metrics.jsonl as PNG figures: losses, the Wasserstein estimate (and the exact W1 of toy
     runs), the penalty, JS-n or image metrics, the learning rate, speed; any other numeric key on its own.
 
@@ -44,8 +45,9 @@ def plot_cmd(run_dir: Path, out: Path | None):
     """
     from seqgan_gp.plots import plot_metrics
 
+    folder = output_folder(out, example="figures") if out is not None else run_dir / "plots"
     records = load_records(run_dir)
-    written = plot_metrics(records, out or run_dir / "plots")
+    written = plot_metrics(records, folder)
     con = console()
     con.print(f"[bold]{len(written)} figures[/] from {len(records)} records of {run_dir / 'metrics.jsonl'}:")
     for path in written:

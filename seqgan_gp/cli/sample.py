@@ -6,10 +6,13 @@ from pathlib import Path
 
 import click
 
-from seqgan_gp.cli.options import device_option, user_errors
 from seqgan_gp.checkpoint import load_checkpoint
+from seqgan_gp.cli.options import device_option, sample_progress, user_errors
+from seqgan_gp.configfile import check_seed
 from seqgan_gp.device import resolve_device
 from seqgan_gp.errors import UserError
+from seqgan_gp.messages import option
+from seqgan_gp.outputs import output_file
 from seqgan_gp.rundir import resolve_checkpoint
 
 
@@ -40,13 +43,22 @@ def sample_cmd(target, n, seed, temperature, classes, out_file, device):
     path = resolve_checkpoint(Path(target))
     _, meta = load_checkpoint(path)
     kind = meta.get("kind")
+    out = output_file(out_file, example="samples.txt" if kind == "text" else "grid.png") if out_file is not None else None
+    check_seed(seed)
     if kind == "text":
-        from seqgan_gp.text.inference import sample_text
+        from seqgan_gp.text.inference import check_temperature, sample_text
 
-        texts = sample_text(path, n=n, seed=seed, temperature=temperature, device=resolve_device(device))
+        check_temperature(temperature)
+        with sample_progress(n, "sample") as progress:
+            texts = sample_text(path, n=n, seed=seed, temperature=temperature, device=resolve_device(device),
+                                progress=progress)
         body = "\n".join(texts) + "\n"
-        if out_file:
-            Path(out_file).write_text(body, encoding="utf-8")
+        if out is not None:
+            try:
+                out.write_text(body, encoding="utf-8")
+            except OSError as exc:
+                raise UserError(f"{option('--out', out)}: could not write the samples ({exc.strerror}); free disk "
+                                f"space or choose another --out") from None
         else:
             click.echo(body, nl=False)
         return
@@ -59,8 +71,7 @@ def sample_cmd(target, n, seed, temperature, classes, out_file, device):
                 wanted = [int(c) for c in classes.split(",")]
             except ValueError:
                 raise UserError(f"--classes {classes}: expected class numbers separated by commas, e.g. 0,3,7") from None
-        grid, rows = sample_image(path, n=n, seed=seed, device=resolve_device(device),
-                                  out=Path(out_file) if out_file else None, classes=wanted)
+        grid, rows = sample_image(path, n=n, seed=seed, device=resolve_device(device), out=out, classes=wanted)
         click.echo(f"wrote {grid}" + (f" ({rows} class rows)" if rows else ""))
         return
     raise UserError(f"{path}: a {kind!r} checkpoint; sample knows text and image checkpoints (a toy "

@@ -18,6 +18,7 @@ from corpora import CorpusError
 from corpora.cache import EncodedCorpus, EncodeSpec, default_cache_dir, find_entry, prepare
 from corpora.sources import open_source
 from seqgan_gp.errors import UserError
+from seqgan_gp.messages import option
 from seqgan_gp.text.config import TextConfig
 
 HELDOUT_MAX = 10_000  # validation sentences encoded (BLEU references)
@@ -110,6 +111,26 @@ def open_cached_text_data(encoding_digest: Optional[str], cache_dir: Optional[Pa
     return find_entry(cache_dir or default_cache_dir(), encoding_digest) if encoding_digest else None
 
 
+def corpus_flags(cfg: TextConfig) -> str:
+    """The flags that name ``cfg``'s corpus, shell-quoted: ``--corpus news.txt``."""
+    flags = option("--corpus", cfg.corpus)
+    return flags + (f" {option('--data-dir', cfg.data_dir)}" if cfg.data_dir else "")
+
+
+def recorded_corpus(cfg: TextConfig, meta: dict, cache_dir: Optional[Path]) -> EncodedCorpus:
+    """A resumed run's corpus from the cache entry its checkpoint ``meta`` records, without reading
+    the corpus that config.json names (which may be anything: a network name, any file); a
+    UserError naming the flags to pass when the cache no longer holds it."""
+    digest = meta.get("corpus_fingerprint")
+    data = open_cached_text_data(digest if isinstance(digest, str) else None, cache_dir)
+    if data is None:
+        where = cache_dir or default_cache_dir()
+        raise UserError(f"--resume: the run's encoded corpus is not in the cache ({where}), and a corpus named in a "
+                        f"run's files is read only when you name it: add {corpus_flags(cfg)} (the run's) to the "
+                        f"command, or --cache-dir with the cache that holds it")
+    return data
+
+
 def check_batch(cfg: TextConfig, data: EncodedCorpus) -> None:
     if len(data.train) < cfg.batch_size:
         raise UserError(f"--corpus {cfg.corpus}: only {len(data.train)} usable sentences, fewer than one batch of "
@@ -140,17 +161,24 @@ def check_tokenizer(where: Path, cfg: TextConfig, meta: dict, data: EncodedCorpu
 
 def first_difference(saved: dict, current: dict) -> str:
     """Where two tokenizer documents of the same size differ, e.g. "(id 2 is 'a' there, 'e' now)"."""
+    if not isinstance(saved, dict):
+        return f"(a JSON {type(saved).__name__} there)"
     for key in ("chars", "words"):
-        a, b = saved.get(key) or [], current.get(key) or []
+        a, b = (d.get(key) if isinstance(d.get(key), list) else [] for d in (saved, current))
         diff = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
         if diff:
             return f"({len(diff)} tokens moved; list position {diff[0]} is {a[diff[0]]!r} there, {b[diff[0]]!r} now)"
-    keys = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
+    keys = sorted(str(k) for k in set(saved) | set(current) if saved.get(k) != current.get(k))
     return f"(differs in {', '.join(keys)})"
 
 
 def describe_tokenizer(doc: dict) -> str:
+    if not isinstance(doc, dict):
+        return f"tokenizer (a JSON {type(doc).__name__}, not a tokenizer document)"
     kind = doc.get("kind")
-    size = {"char": lambda: len(doc.get("chars", [])) + 1, "word": lambda: len(doc.get("words", [])) + 2}
-    n = size[kind]() if kind in size else "?"
-    return f"{kind} tokenizer ({n} ids, seq_len {doc.get('seq_len')})" if kind in size else f"{kind} tokenizer"
+    extra = {"char": ("chars", 1), "word": ("words", 2)}
+    if kind not in extra:
+        return f"{kind} tokenizer"
+    key, special = extra[kind]
+    n = len(doc[key]) + special if isinstance(doc.get(key), list) else "?"
+    return f"{kind} tokenizer ({n} ids, seq_len {doc.get('seq_len')})"

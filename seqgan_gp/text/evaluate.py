@@ -3,44 +3,62 @@ as the metrics.json document (the command line renders it as a table)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import torch
 from rich.console import Console
 
+from seqgan_gp.configfile import check_seed
 from seqgan_gp.errors import UserError
 from seqgan_gp.provenance import versions
 from seqgan_gp.rundir import resolve_checkpoint
-from seqgan_gp.text.data import check_tokenizer, open_cached_text_data, open_text_data
+from seqgan_gp.text.data import check_tokenizer, corpus_flags, open_cached_text_data, open_text_data
 from seqgan_gp.text.inference import load_generator
+from seqgan_gp.text.memory import check_sampling
 from seqgan_gp.text.metrics import BLEU_PROTOCOL, TextMetrics
-from seqgan_gp.text.sampling import generate_ids
+from seqgan_gp.text.sampling import BATCH, generate_ids
 
 EVAL_PACKAGES = ("seqgan_gp", "numpy", "torch", "sentencepiece", "datasets", "nltk")  # nltk: what the BLEU tests compare with
 
 
 def evaluate_text(target: Path, *, n: int, seed: int, device: torch.device, console: Console,
-                  cache_dir: Optional[Path] = None, show_progress: bool = True) -> dict:
-    """Metrics of ``n`` argmax samples of a text checkpoint; returns the metrics.json document."""
+                  cache_dir: Optional[Path] = None, show_progress: bool = True, corpus: Optional[str] = None,
+                  data_dir: Optional[str] = None, progress: Optional[Callable[[int], None]] = None) -> dict:
+    """Metrics of ``n`` argmax samples of a text checkpoint; returns the metrics.json document.
+
+    The training corpus is the encoding the checkpoint records, from the cache; else the corpus
+    the user names (``corpus``, ``data_dir``: the command's --corpus and --data-dir), else, for the
+    embedded corpus, generated again. A corpus the checkpoint names is never read or fetched
+    (it could name any file, or the network): the metrics that need it are left out, with a note
+    saying what to pass. ``progress(done)`` hears after every batch of samples.
+    """
     if n < 2:
         raise UserError(f"-n {n}: self-BLEU needs at least 2 samples; pass -n 2 or more (the benchmark uses 6400)")
+    check_seed(seed)
     path = resolve_checkpoint(Path(target))
     G, tok, cfg, meta = load_generator(path, device)
+    check_sampling(cfg, tok.vocab_size, n, device, batch=BATCH, metrics=True)
     notes = []
-    try:
+    digest = meta.get("corpus_fingerprint")
+    data = open_cached_text_data(digest if isinstance(digest, str) else None, cache_dir)
+    if data is None and (corpus is not None or (cfg.corpus == "billion_word" and data_dir is not None)):
+        named = replace(cfg, corpus=corpus or cfg.corpus, data_dir=data_dir or cfg.data_dir)
+        data = open_text_data(named, console=console, cache_dir=cache_dir, show_progress=show_progress)
+    elif data is None and cfg.corpus == "embedded":  # generated, nothing read
         data = open_text_data(cfg, console=console, cache_dir=cache_dir, show_progress=show_progress)
-    except UserError as exc:
-        data = open_cached_text_data(meta.get("corpus_fingerprint"), cache_dir)
-        notes.append(f"corpus unavailable ({exc}); " + ("using its cached encoding" if data is not None else
-                     "metrics that need the corpus (JS-n, BLEU) are left out"))
+    elif data is None:
+        notes.append(f"the training corpus is not in the encoded-corpus cache, and a corpus named in a checkpoint "
+                     f"is read only when you name it: JS-n and BLEU are left out; add {corpus_flags(cfg)} (the "
+                     f"checkpoint's) to compute them")
     if data is not None:
         check_tokenizer(path, cfg, meta, data)
-        if data.encoding_digest != meta.get("corpus_fingerprint"):
-            notes.append(f"the corpus {cfg.corpus!r} changed since training (same vocabulary); "
-                         f"metrics are against its current content")
+        if data.encoding_digest != digest:
+            notes.append(f"the corpus {data.path.name} differs from the encoding the checkpoint was trained on (same "
+                         f"vocabulary); metrics are against its content")
     metrics = TextMetrics(tok, data, grammar_corpus=cfg.corpus == "embedded", console=console)
-    ids = generate_ids(G, n, seed=seed)
+    ids = generate_ids(G, n, seed=seed, progress=progress)
     values = metrics(ids)
     doc = {
         "kind": "text", "checkpoint": str(path), "iteration": meta.get("iteration"), "corpus": cfg.corpus,

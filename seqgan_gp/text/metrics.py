@@ -145,7 +145,7 @@ class TextEvaluator:
         self.metrics = TextMetrics(data.tokenizer, data, grammar_corpus=cfg.corpus == "embedded", console=console)
 
     def __call__(self, iteration: int) -> dict:
-        ids = generate_ids(self.G, self.cfg.eval_samples, seed=self.cfg.seed * 1_000_003 + iteration + 7)
+        ids = generate_ids(self.G, self.cfg.eval_samples, seed=(self.cfg.seed * 1_000_003 + iteration + 7) % 2**63)
         return self.metrics(ids)
 
 

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Callable, Optional
+
 import numpy as np
 import torch
+
+BATCH = 256  # samples generated at once
 
 
 @torch.no_grad()
 def generate_ids(G: torch.nn.Module, n: int, *, seed: int, temperature: float = 0.0,
-                 batch_size: int = 256) -> np.ndarray:
+                 batch_size: int = BATCH, progress: Optional[Callable[[int], None]] = None) -> np.ndarray:
     """(n, L) token ids from ``G``.
 
     ``temperature == 0`` takes the argmax of each position's softmax (the paper's decoding);
     ``temperature > 0`` samples each position independently from softmax(logits / T). Sampling
     uses its own generator seeded with ``seed``, so it never disturbs a training run's RNG.
+    ``progress(done)`` is called after every batch (the progress bar of a long sampling).
     """
     device = next(G.parameters()).device
     gen = torch.Generator(device=device).manual_seed(seed)
@@ -30,5 +35,7 @@ def generate_ids(G: torch.nn.Module, n: int, *, seed: int, temperature: float = 
         else:
             ids = logits.argmax(dim=-1)
         rows.append(ids.cpu())
+        if progress is not None:
+            progress(start + b)
     G.train(was_training)
     return torch.cat(rows).numpy().astype(np.int32)

@@ -21,7 +21,8 @@ from seqgan_gp.gan import gan_trainable
 from seqgan_gp.rundir import RunDir
 from seqgan_gp.task import Trainable
 from seqgan_gp.text.config import KIND, TextConfig
-from seqgan_gp.text.data import check_batch, check_same_corpus, corpus_name, open_text_data
+from seqgan_gp.text.data import check_batch, check_same_corpus, corpus_name, open_text_data, recorded_corpus
+from seqgan_gp.text.memory import check_training
 from seqgan_gp.text.metrics import TextEvaluator
 from seqgan_gp.text.models import build_networks
 from seqgan_gp.text.sampling import generate_ids
@@ -37,13 +38,21 @@ class TextTask:
 
     kind = KIND
     config = TextConfig
-    resumable = ("eval_samples",)
+    data_flags = ("corpus", "data_dir")
+    resumable = ("eval_samples", *data_flags)  # a moved corpus: its encoding digest must still be the run's
 
     def run_name(self, cfg: TextConfig) -> str:
         return f"text-{corpus_name(cfg.corpus)}"
 
-    def open_data(self, cfg: TextConfig, *, console: Console, show_progress: bool) -> EncodedCorpus:
-        data = open_text_data(cfg, console=console, cache_dir=self.cache_dir, show_progress=show_progress)
+    def check_fits(self, cfg: TextConfig, device: torch.device) -> None:
+        check_training(cfg, device)
+
+    def open_data(self, cfg: TextConfig, *, console: Console, show_progress: bool,
+                  recorded: Optional[dict] = None) -> EncodedCorpus:
+        if recorded is not None and cfg.corpus != "embedded":  # never read a corpus the run's files name
+            data = recorded_corpus(cfg, recorded, self.cache_dir)
+        else:
+            data = open_text_data(cfg, console=console, cache_dir=self.cache_dir, show_progress=show_progress)
         check_batch(cfg, data)
         return data
 

@@ -22,6 +22,8 @@ import math
 import numpy as np
 import torch
 
+from seqgan_gp.batches import whole
+from seqgan_gp.configfile import MAX_SEED
 from seqgan_gp.errors import UserError
 
 DATASETS = ("8gaussians", "25gaussians", "swissroll")
@@ -117,6 +119,6 @@ class ToyBatches:
         return {"count": self.count, "seed": self.seed}
 
     def load_state_dict(self, state: dict) -> None:
-        if int(state["seed"]) != self.seed:
+        if whole(state, "seed", MAX_SEED) != self.seed:
             raise ValueError(f"batch source seed {state['seed']} differs from the run's {self.seed}")
-        self.count = int(state["count"])
+        self.count = whole(state, "count", MAX_SEED)

@@ -40,6 +40,7 @@ from rich.console import Console
 from torch import nn
 
 from seqgan_gp.atomic import atomic_write_text
+from seqgan_gp.configfile import check_finite, check_seed
 from seqgan_gp.errors import UserError
 from seqgan_gp.objectives import WGANGP, WGANClip, critic_loss
 from seqgan_gp.optimizers import make_optimizer
@@ -92,6 +93,10 @@ class StudyConfig:
         for name in ("lambda_gp", "lr_gp", "lr_clip"):
             if not getattr(self, name) > 0:
                 raise UserError(f"--{name.replace('_', '-')} {getattr(self, name)}: must be positive")
+            check_finite(getattr(self, name), f"--{name.replace('_', '-')}")
+        for c in self.clips:
+            check_finite(c, "--clip")
+        check_seed(self.seed)
 
 
 DEFAULTS: dict[str, StudyConfig] = {

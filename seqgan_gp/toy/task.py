@@ -18,6 +18,9 @@ from rich.console import Console
 
 from seqgan_gp.distributed import DistContext
 from seqgan_gp.gan import gan_trainable
+from seqgan_gp.config import paper_value
+from seqgan_gp.memory import Need, refuse_if_too_big, step_bytes
+from seqgan_gp.messages import flag
 from seqgan_gp.plots import save_group
 from seqgan_gp.rundir import RunDir
 from seqgan_gp.task import Trainable
@@ -47,6 +50,23 @@ def evaluate_points(dataset: str, fake: np.ndarray, real: np.ndarray) -> dict:
     return out
 
 
+W1_BYTES_PER_PAIR = 32  # exact W1 holds float64 n x n matrices: the costs and POT's working copies
+
+
+def parameters(dim: int) -> int:
+    """Parameters of G and D together (seqgan_gp.toy.models): Linear(2, dim), two Linear(dim, dim) and
+    the output layer, Linear(dim, 2) in G, Linear(dim, 1) in D."""
+    hidden = 3 * dim + 2 * (dim * dim + dim)
+    return (hidden + 2 * dim + 2) + (hidden + dim + 1)
+
+
+def training_need(*, dim: int, batch_size: int, eval_samples: int) -> Need:
+    """G and D (three hidden layers of ``dim``) with Adam and one step; W1 over ``eval_samples`` points."""
+    params = parameters(dim)
+    per_example = 6 * (2 * 3 * dim + 4)  # each pass keeps 3 hidden layers (+ ReLUs); a critic step runs ~5
+    return Need(device=step_bytes(params, per_example, batch_size), host=W1_BYTES_PER_PAIR * eval_samples ** 2)
+
+
 @dataclass
 class ToyTask:
     """The smallest task: what makes a toy run comes first; the data hooks have nothing to do."""
@@ -54,6 +74,12 @@ class ToyTask:
     kind = KIND
     config = ToyConfig
     resumable = ("eval_samples",)
+    data_flags = ()  # the distribution is drawn, nothing is read
+
+    def check_fits(self, cfg: ToyConfig, device: torch.device) -> None:
+        names = ("dim", "batch_size", "eval_samples")
+        refuse_if_too_big("training this model", training_need, {flag(n): getattr(cfg, n) for n in names}, device,
+                          usual={flag(n): paper_value(cfg, n) for n in names})
 
     def build(self, cfg: ToyConfig, data: None, device: torch.device, dist: DistContext) -> Trainable:
         G, D = ToyGenerator(cfg.dim).to(device), ToyCritic(cfg.dim).to(device)
@@ -87,7 +113,7 @@ class ToyTask:
     def run_name(self, cfg: ToyConfig) -> str:
         return f"toy-{cfg.dataset}"
 
-    def open_data(self, cfg: ToyConfig, *, console: Console, show_progress: bool) -> None:
+    def open_data(self, cfg: ToyConfig, *, console: Console, show_progress: bool, recorded=None) -> None:
         """Nothing to open: batches are drawn from the distribution (seqgan_gp.toy.data)."""
 
     def metadata(self, cfg: ToyConfig, data: None) -> dict:
