@@ -11,9 +11,7 @@ import click
 from rich.table import Table
 
 from seqgan_gp.atomic import atomic_write_text
-from seqgan_gp.checkpoint import load_checkpoint
 from seqgan_gp.cli.options import console, device_option, user_errors
-from seqgan_gp.device import resolve_device
 from seqgan_gp.errors import UserError
 from seqgan_gp.rundir import resolve_checkpoint
 
@@ -68,6 +66,9 @@ def evaluate_cmd(target, n, seed, out_file, cache_dir, inception_weights, device
       python cli.py evaluate runs/00000-text-embedded/checkpoints/checkpoint_00001200.safetensors -n 640
       python cli.py evaluate runs/00001-image-embedded-cifar-resnet -n 2048
     """
+    from seqgan_gp.checkpoint import load_checkpoint  # torch loads when the command runs, not for --help
+    from seqgan_gp.device import resolve_device
+
     con = console()
     path = resolve_checkpoint(Path(target))
     _, meta = load_checkpoint(path)

@@ -8,7 +8,7 @@ import click
 from seqgan_gp.cli.options import (console, data_parallel, device_option, exit_if_stopped, hyperparameter_options,
                                    training_options, user_errors)
 from image.config import DATASETS, PRESETS, paper_config
-from image.models import MODELS
+from image.catalog import MODELS
 from seqgan_gp.rundir import RunDir
 
 

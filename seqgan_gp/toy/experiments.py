@@ -46,12 +46,11 @@ from seqgan_gp.optimizers import make_optimizer
 from seqgan_gp.provenance import git_commit, versions
 from seqgan_gp.rundir import RunDir, next_run_dir
 from seqgan_gp.runtime import cpu_threads
-from seqgan_gp.toy.data import DATASETS, ToyBatches, sample_points
+from seqgan_gp.toy.config import DATASETS, EXPERIMENTS
+from seqgan_gp.toy.data import ToyBatches, sample_points
 from seqgan_gp.toy.metrics import wasserstein1
 from seqgan_gp.toy.models import ToyCritic
 from seqgan_gp.toy.plots import critic_surface, draw_frame
-
-EXPERIMENTS = ("clipping-vs-penalty", "gradient-norms", "weight-histograms")
 
 
 def new_figure(**kwargs):
