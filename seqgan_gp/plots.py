@@ -23,7 +23,7 @@ GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "speed": ("Seconds per generator iteration", ("sec_per_iter",)),
 }
 LABELS = {"critic_loss": "critic loss L_D", "gen_loss": "generator loss L_G",
-          "wasserstein": "critic's estimate E D(x) − E D(G(z))", "w1": "exact W1 of 1,000 points (POT)"}
+          "wasserstein": "critic's estimate E D(x) − E D(G(z))", "w1": "exact W1 of 1,000 points (optimal matching)"}
 SKIP = {"iteration", "it_per_s"}  # the x axis, and the reciprocal of sec_per_iter
 
 

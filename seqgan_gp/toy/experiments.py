@@ -9,7 +9,7 @@ critics then settle in a few hundred steps instead of a few thousand.
 
 * ``clipping-vs-penalty`` (Figure 1a): value surfaces D(x) over [−3, 3]², side by side: clipped
   critics learn simple, box-like functions, penalised ones follow the modes and the roll. Numbers:
-  each critic's E D(x) − E D(x̃) next to the exact W₁ of the two samples (POT), its largest gradient
+  each critic's E D(x) − E D(x̃) next to the exact W₁ of the two samples (an optimal matching), its largest gradient
   norm seen, and for clipped critics the Lipschitz bound ∏ₗ c·√(fan_inₗ·fan_outₗ) that clipping
   implies (an m×n matrix with entries in [−c, c] has spectral norm at most c·√(mn)).
 * ``gradient-norms`` (Figure 1b): 12-layer ReLU critics of width 512 without batch norm on the Swiss
