@@ -34,7 +34,15 @@ class Betas(click.ParamType):
 
 
 def console() -> Console:
-    return Console(highlight=False)
+    """The command's console: a RunConsole, so that a training run's output also lands in its log.txt
+    (the log is closed when the command's context closes, whatever way it ends)."""
+    from seqgan_gp.runlog import RunConsole
+
+    con = RunConsole(highlight=False)
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.call_on_close(con.close_log)
+    return con
 
 
 def device_option(f):

@@ -1,0 +1,69 @@
+"""A run's log.txt: everything a training command prints, also written to its run directory.
+
+:class:`RunConsole` is a rich console that, once :meth:`RunConsole.log_to` names a file, writes
+every line it prints there as well, as plain text (no colours, no progress bars): the header, the
+notes and warnings, the progress lines, an error that ends the run, the final summary. A resumed
+run appends to the same file after a separator line, so log.txt tells the whole history of a run.
+The live progress bar of a terminal is not text and is not copied; the progress module writes its
+plain lines to the log instead (:meth:`RunConsole.log_only`).
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Optional, TextIO
+
+from rich.console import Console, NewLine
+from rich.control import Control
+
+LOG_WIDTH = 120  # columns of tables in log.txt (a pipe's console has 80)
+
+
+class RunConsole(Console):
+    """A rich console that also writes what it prints to a log file (see the module docstring)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_terminal and "soft_wrap" not in kwargs:
+            self.soft_wrap = True  # a pipe or a file has no width: long lines stay whole instead of breaking at 80
+        self._log: Optional[Console] = None
+        self._log_file: Optional[TextIO] = None
+
+    @property
+    def log_path(self) -> Optional[Path]:
+        return Path(self._log_file.name) if self._log_file is not None else None
+
+    def log_to(self, path: Path, *, note: str = "") -> None:
+        """From now on also write to ``path`` (appending), after a separator line with the time and ``note``."""
+        self.close_log()
+        path = Path(path)
+        resumed = path.is_file() and path.stat().st_size > 0
+        self._log_file = open(path, "a", encoding="utf-8")  # noqa: SIM115 (held until close_log)
+        self._log = Console(file=self._log_file, width=LOG_WIDTH, color_system=None, force_terminal=False,
+                            force_jupyter=False, highlight=False, emoji=False, soft_wrap=True)
+        stamp = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+        self.log_only(("\n" if resumed else "") + f"──── {stamp} {note}".rstrip() + " ────")
+
+    def print(self, *objects, **kwargs) -> None:
+        super().print(*objects, **kwargs)
+        if self._log is not None and objects and not all(isinstance(o, (Control, NewLine)) for o in objects):
+            self._log.print(*objects, **kwargs)  # a live display's refreshes and its last line feed: not text
+            self._log_file.flush()
+
+    def log_only(self, text: str) -> None:
+        """Write ``text`` (plain, no markup) to the log file only; nothing when there is none."""
+        if self._log_file is not None:
+            self._log_file.write(text + "\n")
+            self._log_file.flush()
+
+    def close_log(self) -> None:
+        if self._log_file is not None:
+            self._log_file.close()
+        self._log, self._log_file = None, None
+
+
+def log_only(console: Console, text: str) -> None:
+    """``console.log_only(text)`` for a :class:`RunConsole`; nothing for another console."""
+    if isinstance(console, RunConsole):
+        console.log_only(text)
