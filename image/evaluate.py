@@ -1,7 +1,7 @@
 """Image metrics of a generator: what training logs every ``--eval-every`` and ``evaluate`` reports.
 
 SWD x1e3 per Laplacian level and MS-SSIM of sample pairs (the published WGAN-GP 128 protocol), and
-IS / FID when a local Inception network is given; for a checkpoint, a metrics.json document (the
+IS / FID when a local Inception network is given; for a checkpoint, an evaluation document (the
 command line renders it as a table).
 """
 
@@ -90,7 +90,7 @@ def describe(name: str) -> str:
 
 def evaluate_image(target: Path, *, n: int, seed: int, device: torch.device, console: Console,
                    inception_weights: Optional[str] = None) -> dict:
-    """Metrics of ``n`` samples of an image checkpoint; returns the metrics.json document."""
+    """Metrics of ``n`` samples of an image checkpoint; returns the evaluation document (eval_<iteration>.json)."""
     if n < 2:
         raise UserError(f"-n {n}: MS-SSIM needs at least one pair of samples; pass -n 2 or more")
     path = resolve_checkpoint(Path(target))

@@ -172,6 +172,9 @@ def _train(task: Task, cfg, data, trainable, run: Optional[RunDir], ckpt: Option
         out = task_sample(iteration)
         written.setdefault("first", out)
         written.update(last=out, at=iteration)
+        for logger in loggers:  # TensorBoard shows the samples too
+            if hasattr(logger, "samples"):
+                logger.samples(iteration, out)
         return out
 
     task_sample = task.sampler(cfg, trainable, data, run.samples)

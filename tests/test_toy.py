@@ -245,7 +245,7 @@ def test_tensorboard_missing_is_a_clear_user_error(cli_runner, tmp_path, monkeyp
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # import fails as if not installed
     r = cli_runner.invoke(cli, ["train-toy", "--preset", "tiny", "--tensorboard", "--out", str(tmp_path / "x")])
     assert r.exit_code == 2
-    assert "tensorboard package is not installed" in r.output and 'pip install "seqgan_gp[tensorboard]"' in r.output
+    assert "tensorboard package is not installed" in r.output and 'pip install -e ".[tensorboard]"' in r.output
 
 
 @pytest.mark.parametrize("args, message", [

@@ -1,4 +1,4 @@
-"""``evaluate``: the metrics of a run directory or checkpoint, as a table and metrics.json."""
+"""``evaluate``: the metrics of a run directory or checkpoint, as a table and RUN_DIR/eval/eval_<iteration>.json."""
 
 from __future__ import annotations
 
@@ -16,17 +16,19 @@ from seqgan_gp.errors import UserError
 from seqgan_gp.rundir import resolve_checkpoint
 
 
-def default_out(target: Path, checkpoint: Path) -> Path:
-    """RUN_DIR/metrics.json for a run directory or a checkpoint inside one; else beside the file."""
+def default_out(target: Path, checkpoint: Path, iteration) -> Path:
+    """RUN_DIR/eval/eval_<iteration>.json for a run directory or a checkpoint inside one (a name that
+    cannot be taken for the training log metrics.jsonl); else beside the checkpoint file."""
+    name = f"eval_{iteration:08d}.json" if isinstance(iteration, int) else "eval.json"
     if Path(target).is_dir():
-        return Path(target) / "metrics.json"
+        return Path(target) / "eval" / name
     if checkpoint.parent.name == "checkpoints" and (checkpoint.parent.parent / "config.json").is_file():
-        return checkpoint.parent.parent / "metrics.json"
-    return checkpoint.with_suffix(".metrics.json")
+        return checkpoint.parent.parent / "eval" / name
+    return checkpoint.with_suffix(".eval.json")
 
 
 def metrics_table(doc: dict, describe: Callable[[str], str]) -> Table:
-    """A metrics.json document as a table: metric, value, meaning (``describe(name)``)."""
+    """An evaluation document as a table: metric, value, meaning (``describe(name)``)."""
     about = ", ".join(str(doc[k]) for k in ("model", "dataset") if doc.get(k))
     table = Table(title=f"{doc['kind']} metrics: {doc['samples']} samples of {Path(doc['checkpoint']).name} "
                         f"(iteration {doc.get('iteration')}{', ' + about if about else ''})")
@@ -44,7 +46,7 @@ def metrics_table(doc: dict, describe: Callable[[str], str]) -> Table:
 @click.option("-n", "n", type=int, default=6400, show_default=True, help="Samples to draw (argmax decoding for text).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the samples' noise.")
 @click.option("--out", "out_file", type=click.Path(path_type=str), default=None,
-              help="Where to write the metrics [default: RUN_DIR/metrics.json].")
+              help="Where to write the metrics as JSON [default: RUN_DIR/eval/eval_<iteration>.json].")
 @click.option("--cache-dir", type=click.Path(path_type=str), default=None,
               help="Encoded-corpus cache (text) [default: $SEQGAN_GP_CACHE or ~/.cache/seqgan_gp].")
 @click.option("--inception-weights", type=click.Path(path_type=str), default=None,
@@ -73,7 +75,6 @@ def evaluate_cmd(target, n, seed, out_file, cache_dir, inception_weights, device
     path = resolve_checkpoint(Path(target))
     _, meta = load_checkpoint(path)
     kind = meta.get("kind")
-    out = Path(out_file) if out_file else default_out(Path(target), path)
     if kind == "text":
         from seqgan_gp.text.evaluate import evaluate_text
         from seqgan_gp.text.metrics import describe
@@ -91,5 +92,7 @@ def evaluate_cmd(target, n, seed, out_file, cache_dir, inception_weights, device
     for note in doc["notes"]:
         con.print(f"[yellow]{note}", markup=True)
     con.print(metrics_table(doc, describe))
+    out = Path(out_file) if out_file else default_out(Path(target), path, doc.get("iteration"))
+    out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out, json.dumps(doc, indent=2) + "\n")
     con.print(f"metrics written to {out}")

@@ -1,5 +1,5 @@
 """``evaluate`` of a text checkpoint: the metrics of seqgan_gp.text.metrics for ``n`` argmax samples,
-as the metrics.json document (the command line renders it as a table)."""
+as the evaluation document (the command line renders it as a table and writes it to eval/eval_<iteration>.json)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ EVAL_PACKAGES = ("seqgan_gp", "numpy", "torch", "sentencepiece", "datasets", "nl
 
 def evaluate_text(target: Path, *, n: int, seed: int, device: torch.device, console: Console,
                   cache_dir: Optional[Path] = None, show_progress: bool = True) -> dict:
-    """Metrics of ``n`` argmax samples of a text checkpoint; returns the metrics.json document."""
+    """Metrics of ``n`` argmax samples of a text checkpoint; returns the evaluation document (eval_<iteration>.json)."""
     if n < 2:
         raise UserError(f"-n {n}: self-BLEU needs at least 2 samples; pass -n 2 or more (the benchmark uses 6400)")
     path = resolve_checkpoint(Path(target))
