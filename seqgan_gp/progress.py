@@ -8,9 +8,10 @@ but at most one every ``plain_every`` seconds (the first and the last always), s
     text 1200/200000 (0.6%) · 0.07 it/s · elapsed 4:46:10 · ETA 32 d 14:05 · D -2.114 W +2.533 GP 0.042 G +1.020 · JS-4 0.412
 
 The same lines go to the run's log.txt in both cases (seqgan_gp.runlog). After the first measured
-iterations (:data:`ESTIMATE_AFTER_S` seconds or :data:`ESTIMATE_AFTER_ITERS` iterations, the
-first iteration's warm-up left out) it prints how long the run will take; on a CPU, a run of more
-than a day says so loudly, with the command of a run sized for a CPU.
+iterations (:data:`ESTIMATE_AFTER_S` seconds and at least :data:`ESTIMATE_MIN_ITERS` iterations,
+or :data:`ESTIMATE_AFTER_ITERS` iterations; the first iteration's warm-up left out) it prints how
+long the run will take; on a CPU, a run of more than a day says so loudly, with the command of a
+run sized for a CPU.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from rich.markup import escape
 from seqgan_gp.runlog import log_only
 
 PLAIN_EVERY_S = 30.0  # seconds between plain progress lines, at most one per metrics record
-ESTIMATE_AFTER_S = 10.0  # the duration is estimated after this long or ...
+ESTIMATE_AFTER_S = 10.0  # the duration is estimated after this long (and ESTIMATE_MIN_ITERS iterations) or ...
 ESTIMATE_AFTER_ITERS = 10  # ... this many iterations, whichever comes first, counted from the first iteration's end
+ESTIMATE_MIN_ITERS = 3  # a slow second iteration (kernels chosen on first use) alone does not decide
 ESTIMATE_MIN_S = 60.0  # shorter runs get no estimate line
 LONG_ON_CPU_S = 86_400.0  # a CPU run estimated longer than this gets the loud warning
 
@@ -121,7 +123,8 @@ class TrainingProgress:
         now = time.perf_counter()
         if self.first is None:
             self.first = (now, iteration)  # the first iteration pays warm-up (allocation, compilation): not measured
-        elif not self.estimated and (now - self.first[0] >= ESTIMATE_AFTER_S
+        elif not self.estimated and ((now - self.first[0] >= ESTIMATE_AFTER_S
+                                      and iteration - self.first[1] >= ESTIMATE_MIN_ITERS)
                                      or iteration - self.first[1] >= ESTIMATE_AFTER_ITERS):
             self.estimated = True
             self._estimate()

@@ -135,14 +135,17 @@ def test_a_month_on_a_cpu_is_said_loudly_with_the_command_of_a_cpu_run(clock_):
     con, buf = plain_console()
     p = TrainingProgress(con, total=200_000, description="text", device="cpu",
                          smaller_run="python cli.py train-text --preset demo")
-    for it in range(1, 4):  # 15 s an iteration; the first is warm-up and not measured
+    for it in range(1, 5):  # 15 s an iteration; the first is warm-up and not measured
         clock_.now += 15.0 if it > 1 else 120.0
         p.advance(it)
+        if it < 4:
+            assert buf.getvalue() == ""  # not from fewer than 3 measured iterations
     out = buf.getvalue()
-    assert "estimated time to iteration 200,000: ≈ 35 days at 0.0667 it/s on cpu (measured over iterations 1-2)" in out
+    assert "estimated time to iteration 200,000: ≈ 35 days at 0.0667 it/s on cpu (measured over iterations 1-4)" in out
     assert "warning: this run would take ≈ 35 days on this CPU" in out
     assert "python cli.py train-text --preset demo" in out
-    p.advance(4)
+    clock_.now += 15.0
+    p.advance(5)
     assert buf.getvalue() == out  # said once
 
 

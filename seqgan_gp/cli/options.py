@@ -159,8 +159,8 @@ def training_options(f):
                      help="Continue the run in this directory from its newest checkpoint (bit-exact on CPU)."),
         click.option("--overwrite", is_flag=True, help="Replace an existing run directory at --out."),
         click.option("--tensorboard", is_flag=True,
-                     help='Also log every metrics record to RUN_DIR/tensorboard/ '
-                          '(needs: pip install "seqgan_gp[tensorboard]").'),
+                     help='Also log every metrics record and the samples to RUN_DIR/tensorboard/ '
+                          '(needs the extra: pip install -e ".[tensorboard]" in the checkout).'),
         click.option("--compile", "compile", is_flag=True,
                      help="torch.compile the critic and generator steps (the first iterations compile; "
                           "tens of seconds on a CPU)."),
