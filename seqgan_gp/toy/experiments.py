@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Optional
@@ -45,6 +46,7 @@ from seqgan_gp.objectives import WGANGP, WGANClip, critic_loss
 from seqgan_gp.optimizers import make_optimizer
 from seqgan_gp.provenance import git_commit, versions
 from seqgan_gp.rundir import RunDir, next_run_dir
+from seqgan_gp.runlog import RunConsole
 from seqgan_gp.runtime import cpu_threads
 from seqgan_gp.toy.config import DATASETS, EXPERIMENTS
 from seqgan_gp.toy.data import ToyBatches, sample_points
@@ -305,6 +307,8 @@ def run_experiment(name: str, cfg: StudyConfig, *, device: torch.device, console
             empty.rmdir()
         run.write_config({"kind": "experiment", "experiment": name, "config": asdict(cfg), "device": str(device),
                           "versions": versions(), "git_commit": git_commit(), "command": command})
+        if isinstance(console, RunConsole):  # what the study prints, and the command's summary, in log.txt
+            console.log_to(run.path / "log.txt", note=shlex.join(command) if command else "")
         console.print(f"[bold]experiment {name}[/]: {cfg.steps} critic steps per critic, width {cfg.dim}, "
                       f"{cfg.depth} hidden layers, run {run.path}")
         with cpu_threads(device, 1):
