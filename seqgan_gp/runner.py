@@ -7,7 +7,8 @@ opens the data, checks a resumed run's data, seeds torch and builds what it trai
 newest checkpoint, writes config.json, prints the header, fits (seqgan_gp.fit) with periodic samples and
 evaluations, writes a last sample if the last iteration has none, and lets the task finish. From the
 opening on, everything the run prints (given a seqgan_gp.runlog.RunConsole) is also appended to
-RUN_DIR/log.txt, the error that ends a run included. Under torchrun rank 0 alone holds the run
+RUN_DIR/log.txt once the run has accepted its inputs (config.json written; a refused resume changes
+no file), the error that ends a run included. Under torchrun rank 0 alone holds the run
 directory and writes; every rank trains.
 """
 
@@ -32,7 +33,7 @@ from seqgan_gp.messages import PROGRAM, command_line, flag, train_command, with_
 from seqgan_gp.objectives import has_batch_statistics
 from seqgan_gp.provenance import git_commit, versions
 from seqgan_gp.rundir import RunDir, latest_checkpoint, next_run_dir
-from seqgan_gp.runlog import RunConsole, log_only
+from seqgan_gp.runlog import RunConsole, commit_log, log_only
 from seqgan_gp.runtime import RuntimeOptions, cpu_threads, resolve_runtime
 from seqgan_gp.state import load_state
 from seqgan_gp.task import Task
@@ -131,7 +132,7 @@ def run_task(task: Task, *, base, overrides: dict, device: torch.device, console
     with open_session(opening, dist=dist, tensorboard=tensorboard) as (cfg, run, ckpt, loggers):
         if not dist.is_main:
             console, show_progress = Console(quiet=True), False
-        if run is not None and isinstance(console, RunConsole):  # from here on, what the run prints is in log.txt
+        if run is not None and isinstance(console, RunConsole):  # what the run prints goes to log.txt (from config.json on)
             console.log_to(run.path / LOG_NAME, note=command_line(program, *command[1:]) if command else "")
         try:
             with dist.main_first():  # rank 0 fills caches (an encoded corpus), the others read them
@@ -165,6 +166,7 @@ def _train(task: Task, cfg, data, trainable, run: Optional[RunDir], ckpt: Option
         return TaskRun(None, fit(run=None, show_progress=False, **common))
     run.write_config({"kind": task.kind, **meta, "device": str(device), "runtime": runtime.to_json(),
                       "versions": versions(), "git_commit": git_commit(), "command": command})
+    commit_log(console)  # the run has accepted its inputs: what it printed so far goes into log.txt
 
     written: dict = {}  # the session's first and last sample, and the iteration of the last
 

@@ -1,8 +1,8 @@
 """Progress anywhere (plain lines when stdout is not a terminal), RUN_DIR/log.txt, the duration estimate,
 and the refusal of a bare paper run on a CPU."""
 
+import errno
 import io
-import json
 import os
 import re
 import subprocess
@@ -62,19 +62,30 @@ def test_a_piped_run_prints_plain_progress_lines_and_log_txt_holds_everything(tm
     assert "resuming " in after and "text 8/8 (100.0%)" in after and "done: iteration 8" in after
 
 
-def test_an_error_that_ends_a_run_is_in_its_log(tmp_path):
+def test_an_error_that_ends_a_run_is_in_its_log_but_a_refused_resume_changes_nothing(tmp_path, monkeypatch):
     corpus = tmp_path / "c.txt"
     corpus.write_text("".join(f"line {i} of the corpus\n" for i in range(64)), encoding="utf-8")
     run, cache = tmp_path / "run", tmp_path / "cache"
-    args = ["--cache-dir", cache]
+    args = ["--cache-dir", str(cache), "--eval-every", "0", "--sample-every", "0"]
     r = CliRunner().invoke(cli, ["train-text", "--preset", "tiny", "--corpus", str(corpus), "--iters", "2",
-                                 "--out", str(run), *map(str, args)])
+                                 "--out", str(run), *args])
     assert r.exit_code == 0, r.output
+    before = (run / "log.txt").read_bytes()
     corpus.write_text("another corpus altogether\n" * 64, encoding="utf-8")
-    r = CliRunner().invoke(cli, ["train-text", "--resume", str(run), "--iters", "4", *map(str, args)])
+    r = CliRunner().invoke(cli, ["train-text", "--resume", str(run), "--iters", "4", *args])
+    assert r.exit_code == 2 and "has changed" in r.output
+    assert (run / "log.txt").read_bytes() == before  # refused before it started: the log is untouched
+
+    def full_disk(path, *a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr("seqgan_gp.fit.save_state", full_disk)  # the checkpoint of iteration 0 fails
+    r = CliRunner().invoke(cli, ["train-text", "--preset", "tiny", "--iters", "2", "--out", str(tmp_path / "full"),
+                                 *args])
     assert r.exit_code == 2
-    last = (run / "log.txt").read_text(encoding="utf-8").splitlines()[-1]
-    assert last.startswith(f"error: --resume {run}: the corpus") and "has changed" in last
+    log = (tmp_path / "full" / "log.txt").read_text(encoding="utf-8").splitlines()
+    assert any(l.startswith("train-text embedded:") for l in log)  # the header, then the error that ended the run
+    assert log[-1].startswith("error: ") and "could not write the checkpoint (No space left on device)" in log[-1]
 
 
 class Clock:
@@ -180,12 +191,19 @@ def test_run_console_copies_text_but_not_live_refreshes(tmp_path):
     con.print("before the log")
     con.log_to(tmp_path / "log.txt", note="cmd --flag")
     con.print("[bold]bold[/] text", 3)
+    assert not (tmp_path / "log.txt").exists()  # held back until the run accepts its inputs
+    con.commit_log()
     con.print(Control())
     con.line()
+    con.print("after the commit")
     con.close_log()
     con.print("after")
     lines = (tmp_path / "log.txt").read_text().splitlines()
-    assert len(lines) == 2 and lines[0].endswith(" cmd --flag ────") and lines[1] == "bold text 3"
+    assert lines[0].endswith(" cmd --flag ────") and lines[1:] == ["bold text 3", "after the commit"]
+    con.log_to(tmp_path / "log.txt", note="second")
+    con.print("never committed")
+    con.close_log()  # a refused session: dropped
+    assert (tmp_path / "log.txt").read_text().splitlines()[1:] == ["bold text 3", "after the commit"]
 
 
 def test_a_bare_paper_run_on_a_cpu_is_refused_before_anything_is_created(tmp_path, monkeypatch):

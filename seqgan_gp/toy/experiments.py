@@ -309,6 +309,7 @@ def run_experiment(name: str, cfg: StudyConfig, *, device: torch.device, console
                           "versions": versions(), "git_commit": git_commit(), "command": command})
         if isinstance(console, RunConsole):  # what the study prints, and the command's summary, in log.txt
             console.log_to(run.path / "log.txt", note=shlex.join(command) if command else "")
+            console.commit_log()
         console.print(f"[bold]experiment {name}[/]: {cfg.steps} critic steps per critic, width {cfg.dim}, "
                       f"{cfg.depth} hidden layers, run {run.path}")
         with cpu_threads(device, 1):
