@@ -20,7 +20,8 @@ from seqgan_gp.messages import command_line, train_command
 DEFAULT = "paper"
 PAPER_ON_A_CPU = {  # what --preset paper means on a CPU, in the refusal and in --help
     "text": "DIM 512, 200,000 generator iterations: about 35 days at 15 s an iteration on 2 CPU cores",
-    "image": "cifar-resnet, DIM 128, 100,000 generator iterations at 30-60 s each on 2 CPU cores: one to two months",
+    "image": "100,000 to 200,000 generator iterations of the model; cifar-resnet at DIM 128 takes 30-60 s each on 2 CPU "
+             "cores: one to two months",
 }
 
 
