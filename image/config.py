@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Optional
 
-from image.models import CONDITIONAL_MODELS, MODELS, RESOLUTION
+from image.catalog import CONDITIONAL_MODELS, MODELS, RESOLUTION
 from seqgan_gp.config import GANConfig
 from seqgan_gp.configfile import check_at_least_one, check_finite, check_zero_or_more
 from seqgan_gp.errors import UserError

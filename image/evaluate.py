@@ -1,7 +1,7 @@
 """Image metrics of a generator: what training logs every ``--eval-every`` and ``evaluate`` reports.
 
 SWD x1e3 per Laplacian level and MS-SSIM of sample pairs (the published WGAN-GP 128 protocol), and
-IS / FID when a local Inception network is given; for a checkpoint, a metrics.json document (the
+IS / FID when a local Inception network is given; for a checkpoint, an evaluation document (the
 command line renders it as a table).
 """
 
@@ -92,7 +92,7 @@ def describe(name: str) -> str:
 
 def evaluate_image(target: Path, *, n: int, seed: int, device: torch.device, console: Console,
                    inception_weights: Optional[str] = None, data_dir: Optional[str] = None) -> dict:
-    """Metrics of ``n`` samples of an image checkpoint; returns the metrics.json document.
+    """Metrics of ``n`` samples of an image checkpoint; returns the evaluation document (eval_<iteration>.json).
 
     The real images come from ``data_dir`` (the command's --data-dir) when given; a folder the
     checkpoint names is never read (it could name any folder): without --data-dir, SWD and FID are

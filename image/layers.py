@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from image.catalog import CRITIC_NORMS
 from seqgan_gp.activations import leaky_relu
 from seqgan_gp.init import tflib_conv_, tflib_linear_, uniform_std_
 
@@ -122,9 +123,6 @@ def batch_norm(c: int, *, dims: int = 2) -> nn.Module:
 def layer_norm(c: int) -> nn.Module:
     """tflib Layernorm over (C, H, W) per example with a per-channel scale and offset (eps 1e-5)."""
     return nn.GroupNorm(1, c, eps=1e-5)
-
-
-CRITIC_NORMS = ("none", "batch", "layer")
 
 
 def critic_norm(kind: str, c: int) -> nn.Module:

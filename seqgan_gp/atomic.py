@@ -1,7 +1,7 @@
 """Atomic file writes: a crash mid-write leaves the previous file intact.
 
 The bytes go to a temporary file in the same directory, are flushed and fsynced, then renamed over
-the target. Checkpoints, config.json, the rewritten metrics log and metrics.json use this.
+the target. Checkpoints, config.json, the rewritten metrics log and evaluation documents use this.
 """
 
 from __future__ import annotations

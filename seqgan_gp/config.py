@@ -22,10 +22,9 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TypeVar
 
+from seqgan_gp.choices import LOSS_DEFAULTS, LOSSES
 from seqgan_gp.configfile import check_at_least_one, check_finite, check_seed, check_zero_or_more
 from seqgan_gp.errors import UserError
-from seqgan_gp.objectives import LOSSES
-from seqgan_gp.optimizers import LOSS_DEFAULTS
 
 C = TypeVar("C")
 

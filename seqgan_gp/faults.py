@@ -18,10 +18,9 @@ from typing import Optional
 import torch
 from rich.console import Console
 
+from seqgan_gp.choices import ON_NAN
 from seqgan_gp.errors import Diverged, UserError
 from seqgan_gp.state import TrainState, load_state
-
-ON_NAN = ("stop", "rollback")
 
 
 @dataclass(frozen=True)

@@ -61,14 +61,16 @@ def fit(*, run: Optional[RunDir], trainable: Trainable, schedule: TrainConfig, k
         console: Console, start: int = 0, sample: Optional[Callable[[int], object]] = None,
         evaluate: Optional[Callable[[int], dict]] = None, show_progress: bool = True,
         loggers: Sequence[Callable[[dict], None]] = (), runtime: Optional[Runtime] = None,
-        faults: FaultPolicy = FaultPolicy(), resume_command: Optional[str] = None) -> FitResult:
+        faults: FaultPolicy = FaultPolicy(), resume_command: Optional[str] = None,
+        smaller_run: Optional[str] = None) -> FitResult:
     """Train ``trainable`` in ``run`` from ``start`` to ``schedule.iters`` with checkpoints and logs.
 
     ``meta`` goes into every checkpoint (seqgan_gp.state). ``loggers`` receive every metrics record
     after metrics.jsonl (e.g. :class:`seqgan_gp.tensorboard_log.TensorBoardLogger`). ``runtime``
     says how the steps execute (default: eager float32 on the networks' device, one process); in a
     data-parallel run only rank 0 writes (``run`` None on the other ranks), samples and evaluates.
-    ``resume_command`` is the shell command that resumes the run, for the message of a diverged run.
+    ``resume_command`` is the shell command that resumes the run, for the message of a diverged run;
+    ``smaller_run`` a command sized for a CPU, which the progress names when a CPU run would take days.
     """
     state = trainable.state
     if runtime is None:
@@ -77,7 +79,8 @@ def fit(*, run: Optional[RunDir], trainable: Trainable, schedule: TrainConfig, k
     if not runtime.dist.is_main:
         run, sample, evaluate, loggers, show_progress = None, None, None, (), False
     result = FitResult(iteration=start, stopped_by=None, last_checkpoint=None)
-    progress = TrainingProgress(console, total=schedule.iters, start=start, description=kind) if show_progress else None
+    progress = TrainingProgress(console, total=schedule.iters, start=start, description=kind,
+                                device=runtime.device.type, smaller_run=smaller_run) if show_progress else None
     pending: dict = {}  # fields for the next metrics record (a rollback's notice)
 
     def log(record: dict) -> None:

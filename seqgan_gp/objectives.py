@@ -31,9 +31,8 @@ from typing import Optional, Protocol
 import torch
 from torch import Tensor, nn
 
+from seqgan_gp.choices import LOSSES
 from seqgan_gp.penalty import as_scores, autograd_input_grad, critic_scores, gradient_penalty, interpolate
-
-LOSSES = ("wgan-gp", "wgan-gp-one-sided", "wgan", "dcgan", "lsgan")
 
 
 class Objective(Protocol):

@@ -23,9 +23,8 @@ from typing import Optional
 
 import torch
 
+from seqgan_gp.choices import AMP_CHOICES
 from seqgan_gp.errors import UserError
-
-AMP_CHOICES = ("off", "bf16", "auto")
 
 
 def _cpuinfo_flags() -> set[str]:

@@ -5,8 +5,11 @@
 or resumes one (:func:`open_run`; only the schedule's and the task's resumable flags may change),
 opens the data, checks a resumed run's data, seeds torch and builds what it trains, restores the
 newest checkpoint, writes config.json, prints the header, fits (seqgan_gp.fit) with periodic samples and
-evaluations, writes a last sample if the last iteration has none, and lets the task finish. Under
-torchrun rank 0 alone holds the run directory and writes; every rank trains.
+evaluations, writes a last sample if the last iteration has none, and lets the task finish. From the
+opening on, everything the run prints (given a seqgan_gp.runlog.RunConsole) is also appended to
+RUN_DIR/log.txt once the run has accepted its inputs (config.json written; a refused resume changes
+no file), the error that ends a run included. Under torchrun rank 0 alone holds the run
+directory and writes; every rank trains.
 """
 
 from __future__ import annotations
@@ -30,10 +33,14 @@ from seqgan_gp.messages import PROGRAM, command_line, flag, train_command, with_
 from seqgan_gp.objectives import has_batch_statistics
 from seqgan_gp.provenance import git_commit, versions
 from seqgan_gp.rundir import RunDir, latest_checkpoint, next_run_dir
+from seqgan_gp.runlog import RunConsole, commit_log, log_only
 from seqgan_gp.runtime import RuntimeOptions, cpu_threads, resolve_runtime
 from seqgan_gp.state import load_state
 from seqgan_gp.task import Task
 from seqgan_gp.tensorboard_log import close_loggers, make_loggers
+
+
+LOG_NAME = "log.txt"  # everything a run prints, in its run directory (appended by every session)
 
 
 @dataclass
@@ -147,23 +154,29 @@ def run_task(task: Task, *, base, overrides: dict, device: torch.device, console
     with open_session(opening, dist=dist) as (cfg, run, ckpt):
         if not dist.is_main:
             console, show_progress = Console(quiet=True), False
-        task.check_fits(cfg, device)  # before any data is read or any network built
-        meta = resumed_checkpoint(task, cfg, ckpt) if ckpt is not None else None
-        given = any(overrides.get(name) is not None for name in task.data_flags)
-        with dist.main_first():  # rank 0 fills caches (an encoded corpus), the others read them
-            data = task.open_data(cfg, console=console, show_progress=show_progress,
-                                  recorded=meta if meta is not None and not given else None)
-        if ckpt is not None:
-            task.check_resume(cfg, data, meta, ckpt.parent.parent)
-        torch.manual_seed(cfg.seed)
-        trainable = task.build(cfg, data, device, dist)
+        if run is not None and isinstance(console, RunConsole):  # what the run prints goes to log.txt (from config.json on)
+            console.log_to(run.path / LOG_NAME, note=command_line(program, *command[1:]) if command else "")
         try:
-            with cpu_threads(device, trainable.threads):
-                return _train(task, cfg, data, trainable, run, ckpt, device=device, console=console,
-                              command=command, program=program, show_progress=show_progress, runtime=rt,
-                              tensorboard=tensorboard, faults=faults)
-        finally:
-            trainable.close()
+            task.check_fits(cfg, device)  # before any data is read or any network built
+            meta = resumed_checkpoint(task, cfg, ckpt) if ckpt is not None else None
+            given = any(overrides.get(name) is not None for name in task.data_flags)
+            with dist.main_first():  # rank 0 fills caches (an encoded corpus), the others read them
+                data = task.open_data(cfg, console=console, show_progress=show_progress,
+                                      recorded=meta if meta is not None and not given else None)
+            if ckpt is not None:
+                task.check_resume(cfg, data, meta, ckpt.parent.parent)
+            torch.manual_seed(cfg.seed)
+            trainable = task.build(cfg, data, device, dist)
+            try:
+                with cpu_threads(device, trainable.threads):
+                    return _train(task, cfg, data, trainable, run, ckpt, device=device, console=console,
+                                  command=command, program=program, show_progress=show_progress, runtime=rt,
+                                  tensorboard=tensorboard, faults=faults)
+            finally:
+                trainable.close()
+        except UserError as exc:  # the one line the command prints goes into the log too
+            log_only(console, f"error: {exc}")
+            raise
 
 
 def _train(task: Task, cfg, data, trainable, run: Optional[RunDir], ckpt: Optional[Path], *, device, console, command,
@@ -181,6 +194,7 @@ def _train(task: Task, cfg, data, trainable, run: Optional[RunDir], ckpt: Option
     evaluate = task.evaluator(cfg, trainable, data, device=device, console=console)  # may read files: before writing
     run.write_config({"kind": task.kind, **meta, "device": str(device), "runtime": runtime.to_json(),
                       "versions": versions(), "git_commit": git_commit(), "command": command})
+    commit_log(console)  # the run has accepted its inputs: what it printed so far goes into log.txt
     loggers = make_loggers(run.path, tensorboard=tensorboard)  # after the first write: a refused start leaves none
     try:
         return _fit_run(task, cfg, data, trainable, run, common, task_sample, evaluate, console=console,
@@ -198,6 +212,9 @@ def _fit_run(task: Task, cfg, data, trainable, run: RunDir, common: dict, task_s
         out = task_sample(iteration)
         written.setdefault("first", out)
         written.update(last=out, at=iteration)
+        for logger in loggers:  # TensorBoard shows the samples too
+            if hasattr(logger, "samples"):
+                logger.samples(iteration, out)
         return out
 
     console.print(f"[bold]{train_command(task.kind)}[/] {task.header(cfg, data)}, run {run.path}")
@@ -208,7 +225,8 @@ def _fit_run(task: Task, cfg, data, trainable, run: RunDir, common: dict, task_s
                 console.print(f"[yellow]note: {name}'s batch norm normalises over each rank's {cfg.batch_size} "
                               f"examples, not the global batch")
     result = fit(run=run, sample=sample, evaluate=evaluate, show_progress=show_progress, loggers=loggers,
-                 resume_command=command_line(program, train_command(task.kind), "--resume", run.path), **common)
+                 resume_command=command_line(program, train_command(task.kind), "--resume", run.path),
+                 smaller_run=command_line(program, train_command(task.kind), "--preset", "demo"), **common)
     if result.stopped_by is None:
         if written.get("at") != result.iteration:  # a run that was already at its last iteration
             disk_safe(run, sample)(result.iteration)

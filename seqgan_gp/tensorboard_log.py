@@ -1,9 +1,11 @@
-"""Optional TensorBoard logging of a run's metrics records (``--tensorboard``).
+"""Optional TensorBoard logging of a run (``--tensorboard``): its metrics records and its samples.
 
-The ``tensorboard`` package is an optional dependency (``pip install "seqgan_gp[tensorboard]"``);
-without it, asking for TensorBoard is a :class:`UserError` that says how to install it. The logger
-is one of :func:`seqgan_gp.fit.fit`'s ``loggers``: every numeric value of every metrics record
-becomes a scalar at its iteration, in ``RUN_DIR/tensorboard/``.
+The ``tensorboard`` package is an optional dependency (the extra ``tensorboard``:
+``pip install -e ".[tensorboard]"`` in the checkout); without it, asking for TensorBoard is a
+:class:`UserError` that says how to install it. The logger is one of :func:`seqgan_gp.fit.fit`'s
+``loggers``: every numeric value of every metrics record becomes a scalar at its iteration, in
+``RUN_DIR/tensorboard/``; :meth:`TensorBoardLogger.samples` receives what a task's sampler wrote
+(text lines become a text entry, a PNG, an image grid or a toy frame, an image).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 
 from seqgan_gp.errors import UserError
 
-INSTALL_HINT = 'pip install "seqgan_gp[tensorboard]" (or pip install tensorboard)'
+INSTALL_HINT = 'pip install -e ".[tensorboard]" in the seqgan_gp checkout (or pip install tensorboard)'
 
 
 class TensorBoardLogger:
@@ -35,6 +37,20 @@ class TensorBoardLogger:
                 continue
             if math.isfinite(value):
                 self.writer.add_scalar(key, value, step)
+        self.writer.flush()
+
+    def samples(self, iteration: int, written) -> None:
+        """The samples of ``iteration``: decoded text lines (a list of str) or the path of a PNG."""
+        if isinstance(written, (list, tuple)) and all(isinstance(t, str) for t in written):
+            # four leading spaces: a Markdown code block, so padding and spacing show as they are
+            self.writer.add_text("samples", "\n".join("    " + t for t in written), iteration)
+        elif isinstance(written, Path) and written.suffix == ".png":
+            import numpy as np
+            from PIL import Image
+
+            with Image.open(written) as im:
+                pixels = np.asarray(im.convert("RGB"))
+            self.writer.add_image("samples", pixels, iteration, dataformats="HWC")
         self.writer.flush()
 
     def close(self) -> None:

@@ -173,7 +173,7 @@ def _free_port() -> int:
 
 def _torchrun_nodes(args, cwd, nodes=2, timeout=600):
     """``nodes`` torchrun agents on this machine, one process each, meeting through the c10d rendezvous
-    on 127.0.0.1 as the agents of a cluster's nodes would (the README's multi-node command)."""
+    on 127.0.0.1 as the agents of a cluster's nodes would (docs/distributed.md's multi-node command)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", str(nodes), "--nproc-per-node", "1",
            "--rdzv-backend", "c10d", "--rdzv-endpoint", f"127.0.0.1:{_free_port()}", "--rdzv-id", "test",

@@ -19,6 +19,8 @@ def _run(cli_runner, tmp_path, *args):
             assert im.format == "PNG"
     config = json.loads((out / "config.json").read_text())
     assert config["kind"] == "experiment" and config["experiment"] == args[0]
+    log = (out / "log.txt").read_text(encoding="utf-8").splitlines()  # what it printed, summary included
+    assert log[0].startswith("──── ") and log[1].startswith(f"experiment {args[0]}: ") and log[-1].startswith("done: ")
     return results, r.output
 
 

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from cli import cli
 from image.config import paper_config
-from image.grid import grid_rows, make_grid, to_uint8
+from image.grid import grid_rows, make_grid, to_uint8, upscale
 from image.sampling import load_image_generator
 from image.task import ImageTask
 from seqgan_gp.runner import run_task
@@ -43,15 +43,15 @@ def test_train_image_sample_and_evaluate_end_to_end(cli_runner, tmp_path):
     grids = sorted((out / "samples").iterdir())
     assert [g.name for g in grids] == ["samples_00000000.png", "samples_00000002.png", "samples_00000004.png"]
     with Image.open(grids[-1]) as im:
-        assert im.size == (4 * 32, 4 * 32) and im.mode == "RGB"  # 16 samples: 4 x 4 grid
+        assert im.size == (512, 512) and im.mode == "RGB"  # 16 samples: a 4 x 4 grid of 32 px, enlarged 4x
 
     r = invoke(cli_runner, "sample", out, "-n", 6, "--seed", 1, "--out", tmp_path / "s.png")
     assert r.exit_code == 0 and "wrote" in r.output
     with Image.open(tmp_path / "s.png") as im:
-        assert im.size == (3 * 32, 2 * 32)  # 6 → 2 rows of 3
+        assert im.size == (6 * 3 * 32, 6 * 2 * 32)  # 6 → 2 rows of 3, 96 px wide: enlarged 6x
     r = invoke(cli_runner, "evaluate", out, "-n", 16)
     assert r.exit_code == 0, r.output
-    doc = json.loads((out / "metrics.json").read_text())
+    doc = json.loads((out / "eval" / "eval_00000004.json").read_text())
     assert doc["kind"] == "image" and doc["samples"] == 16 and doc["metrics"]["swd_avg"] > 0
     assert 0 <= doc["metrics"]["ms_ssim"] <= 1 and "16 generated vs 16 real" in doc["swd_protocol"]
     assert "swd_avg" in r.output and "MS-SSIM" in r.output
@@ -64,15 +64,15 @@ def test_conditional_sampling_draws_the_requested_classes_rows(cli_runner, tmp_p
     r = invoke(cli_runner, "sample", out, "-n", 3, "--classes", "2,5", "--seed", 4, "--out", tmp_path / "rows.png")
     assert r.exit_code == 0 and "2 class rows" in r.output
     grid = np.asarray(Image.open(tmp_path / "rows.png"))
-    assert grid.shape == (2 * 32, 3 * 32, 3)
+    assert grid.shape == (6 * 2 * 32, 6 * 3 * 32, 3)  # enlarged 6x to reach 512 px
     G, cfg, _ = load_image_generator(out, torch.device("cpu"))
     z = torch.randn(6, 128, generator=torch.Generator().manual_seed(4))
     with torch.no_grad():
         want = G(z, labels=torch.tensor([2, 2, 2, 5, 5, 5]))
         other = G(z, labels=torch.tensor([7, 7, 7, 1, 1, 1]))
-    expected = make_grid(to_uint8((want + 1) / 2), rows=2)
+    expected = upscale(make_grid(to_uint8((want + 1) / 2), rows=2))
     assert np.array_equal(grid, expected)  # row k is class k's images, left to right
-    assert not np.array_equal(grid, make_grid(to_uint8((other + 1) / 2), rows=2))
+    assert not np.array_equal(grid, upscale(make_grid(to_uint8((other + 1) / 2), rows=2)))
     r = invoke(cli_runner, "sample", out, "--classes", "12")
     assert r.exit_code == 2
 
@@ -173,6 +173,14 @@ def test_grid_layout_is_the_reference_codes():
     assert g.shape == (4, 6)  # 2 rows x 3 columns of 2x2 images
     assert g[0, ::2].tolist() == [0, 1, 2] and g[2, ::2].tolist() == [3, 4, 5]
     assert to_uint8(torch.tensor([0.0, 0.5, 1.0]).view(1, 1, 1, 3)).ravel().tolist() == [0, 127, 255]
+
+
+def test_small_grids_are_enlarged_by_repeating_pixels():
+    g = np.array([[1, 2], [3, 4]], np.uint8)
+    assert upscale(g, min_width=5).tolist() == [[1, 1, 1, 2, 2, 2]] * 3 + [[3, 3, 3, 4, 4, 4]] * 3  # ⌈5/2⌉ = 3
+    assert upscale(g, min_width=2) is g  # wide enough: untouched
+    rgb = np.zeros((32, 320, 3), np.uint8)  # 10 CIFAR images a row: 320 px
+    assert upscale(rgb).shape == (64, 640, 3)
 
 
 def adversarial_iteration(cfg):

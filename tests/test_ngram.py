@@ -51,6 +51,15 @@ def test_js_limits():
     assert js_n(a, b, 4)["js4"] == pytest.approx(1.0)  # disjoint supports: 1 bit
 
 
+def test_js_stays_within_its_range_and_is_undefined_without_ngrams():
+    rng = np.random.default_rng(0)  # disjoint supports: the float sum gave 1.0000000000000004 before the clamp
+    a, b = rng.integers(0, 25, size=(34, 32)), rng.integers(25, 50, size=(25, 32))
+    assert js_n(a, b, 50) == {"js1": 1.0, "js2": 1.0, "js3": 1.0, "js4": 1.0}
+    short = np.array([[0, 1, 2], [2, 1, 0]])  # three tokens a row: no 4-grams
+    out = js_n(short, short, 3)
+    assert out["js4"] is None and out["js3"] == pytest.approx(0.0, abs=1e-12)
+
+
 def test_counts_are_those_of_contiguous_ngrams():
     c = NgramCounts.from_ids(np.array([[1, 2, 1, 2]]), 2, 3)
     # bigrams (1,2) x2 and (2,1) x1 -> codes 1*3+2=5, 2*3+1=7

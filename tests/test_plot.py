@@ -6,6 +6,7 @@ import pytest
 from PIL import Image
 
 from cli import cli
+from seqgan_gp import plots
 from seqgan_gp.plots import numeric_series
 
 
@@ -43,6 +44,25 @@ def test_plot_writes_one_png_per_group_and_per_other_key(cli_runner, tmp_path):
         with Image.open(run / "plots" / name) as im:
             assert im.format == "PNG" and im.size == (640, 400)
     assert "7 figures from 3 records" in r.output
+
+
+def test_plot_draws_one_figure_per_metric_family(cli_runner, tmp_path):
+    """A text run's 21 evaluation keys make 6 figures, not 21; an image run's SWD levels one."""
+    evaluation = {**{f"js{n}": 0.1 * n for n in range(1, 5)}, **{f"bleu{n}": 0.5 / n for n in range(2, 6)},
+                  **{f"self_bleu{n}": 0.6 / n for n in range(2, 6)}, **{f"distinct{n}": 0.2 * n for n in range(1, 5)},
+                  "distinct4": None, "unique_samples": 1.0, "valid": 0.25, "nll": 30.0, "nll_data": 20.0,
+                  "swd_32": 9.0, "swd_16": 7.0, "swd_avg": 8.0}
+    run = tmp_path / "run"
+    _write_metrics(run, [{"iteration": 0, **evaluation}, {"iteration": 10, **evaluation, "js4": 0.2}])
+    r = cli_runner.invoke(cli, ["plot", str(run)], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    names = sorted(p.name for p in (run / "plots").iterdir())
+    assert names == ["bleu.png", "distinct.png", "grammar.png", "js.png", "nll.png", "self_bleu.png", "swd.png"]
+    fig = plots.line_figure("t", {"a": ([0, 1], [1.0, 2.0])})  # what the command draws: one axes, one line per key
+    assert len(fig.axes) == 1
+    assert plots.group_keys("js", evaluation) == ["js1", "js2", "js3", "js4"]
+    assert plots.group_keys("distinct", numeric_series([evaluation | {"iteration": 0}])) == [
+        "distinct1", "distinct2", "distinct3"]  # null (undefined) values are not drawn
 
 
 def test_plot_out_folder(cli_runner, tmp_path):
@@ -88,6 +108,10 @@ def test_train_text_tensorboard_logs_the_metrics(cli_runner, tmp_path):
     logged = [(rec["iteration"], rec["penalty"]) for rec in records if "penalty" in rec]
     assert [(e.step, e.value) for e in acc.Scalars("penalty")] == [(i, pytest.approx(v, rel=1e-6)) for i, v in logged]
     assert "js4" in acc.Tags()["scalars"]
+    texts = acc.Tensors("samples/text_summary")  # the decoded samples, as text
+    assert [e.step for e in texts] == [0, 5]
+    last = texts[-1].tensor_proto.string_val[0].decode()
+    assert last.splitlines() == ["    " + t for t in (out / "samples" / "samples_00000005.txt").read_text().splitlines()]
 
 
 def test_train_image_tensorboard_logs_the_metrics(cli_runner, tmp_path):
@@ -103,3 +127,5 @@ def test_train_image_tensorboard_logs_the_metrics(cli_runner, tmp_path):
     logged = [(rec["iteration"], rec["critic_loss"]) for rec in records if "critic_loss" in rec]
     assert logged and [(e.step, e.value) for e in acc.Scalars("critic_loss")] == [
         (i, pytest.approx(v, rel=1e-6)) for i, v in logged]
+    grids = acc.Images("samples")  # the sample grids, as images of the PNG's size
+    assert [g.step for g in grids] == [0, 2] and (grids[-1].width, grids[-1].height) == (512, 512)

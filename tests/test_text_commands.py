@@ -53,7 +53,7 @@ def test_train_sample_evaluate_with_each_tokenizer_without_the_corpus(cli_runner
     assert s.exit_code == 0 and len(s.output.splitlines()) == 5
     e = invoke(cli_runner, "evaluate", run, "-n", 64, "--cache-dir", tmp_path / "cache")
     assert e.exit_code == 0, e.output
-    doc = json.loads((run / "metrics.json").read_text())
+    doc = json.loads((run / "eval" / "eval_00000004.json").read_text())
     assert doc["samples"] == 64 and doc["tokenizer"] == tokenizer and doc["iteration"] == 4
     assert doc["references"] == {"source": "train", "sentences": 200}
     assert doc["notes"] == []  # the encoding trained on, from the cache: the corpus itself is not needed

@@ -60,6 +60,7 @@ def test_bleu_by_hand():
 def test_distinct_n_by_hand():
     d = distinct_n([["a", "b", "a"], ["a"], []], orders=(1, 2, 3))
     assert d == {1: 0.5, 2: 1.0, 3: 1.0}  # unigrams a,b,a,a: 2/4; bigrams ab, ba: 2/2; trigram aba: 1/1
+    assert distinct_n([["a", "b"], ["b"]], orders=(1, 2, 3)) == {1: 2 / 3, 2: 1.0, 3: None}  # no trigram: undefined
 
 
 def test_chunked_and_merged_counts_equal_one_count():

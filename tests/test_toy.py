@@ -1,5 +1,6 @@
 """Toy distributions, their metrics, models and ``train-toy`` end to end (SPEC.md "gan_toy.py")."""
 
+import itertools
 import json
 import math
 import sys
@@ -7,6 +8,9 @@ import sys
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from PIL import Image
 
 from cli import cli
@@ -106,6 +110,34 @@ def test_w1_matches_the_best_matching_by_hand():
     b = np.array([[4.0, 3.0], [0.0, 1.0]])
     # the optimal plan matches (0,0)↔(0,1) and (4,0)↔(4,3): (1 + 3) / 2
     assert wasserstein1(a, b) == pytest.approx(2.0)
+
+
+def brute_force_w1(a: np.ndarray, b: np.ndarray) -> float:
+    """W1 of two equal-size clouds by trying every matching (the optimum of the transport LP is a permutation)."""
+    cost = np.linalg.norm(a[:, None, :] - b[None, :, :], axis=-1)
+    return min(sum(cost[i, j] for i, j in enumerate(perm)) for perm in itertools.permutations(range(len(a)))) / len(a)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 6).flatmap(lambda n: st.tuples(*[arrays(np.float64, (n, 2), elements=st.floats(-5, 5))] * 2)))
+def test_w1_equals_the_best_of_all_matchings(clouds):
+    a, b = clouds
+    assert wasserstein1(a, b) == pytest.approx(brute_force_w1(a, b), abs=1e-9)
+
+
+def test_w1_keeps_the_value_of_the_network_simplex_it_replaced():
+    # POT 0.9.7's ot.emd2 (network simplex, uniform weights) gave these before scipy's assignment replaced it
+    a = sample_points("swissroll", 1000, np.random.default_rng(1))
+    b = sample_points("8gaussians", 1000, np.random.default_rng(2))
+    assert wasserstein1(a, b) == pytest.approx(0.5742727554129042, abs=1e-9)
+    rng = np.random.default_rng(7)
+    x, y = rng.normal(size=(300, 2)), rng.standard_t(3, size=(300, 2)) + 0.5
+    assert wasserstein1(x, y) == pytest.approx(1.0592552197571736, abs=1e-9)
+
+
+def test_w1_refuses_clouds_of_different_sizes():
+    with pytest.raises(ValueError, match="same shape"):
+        wasserstein1(np.zeros((3, 2)), np.zeros((4, 2)))
 
 
 def test_mode_stats_on_known_samples():
@@ -213,7 +245,7 @@ def test_tensorboard_missing_is_a_clear_user_error(cli_runner, tmp_path, monkeyp
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # import fails as if not installed
     r = cli_runner.invoke(cli, ["train-toy", "--preset", "tiny", "--tensorboard", "--out", str(tmp_path / "x")])
     assert r.exit_code == 2
-    assert "tensorboard package is not installed" in r.output and 'pip install "seqgan_gp[tensorboard]"' in r.output
+    assert "tensorboard package is not installed" in r.output and 'pip install -e ".[tensorboard]"' in r.output
 
 
 @pytest.mark.parametrize("args, message", [

@@ -36,10 +36,21 @@ def find_lmdb(root: Path) -> Path | None:
 
 
 _ENVS: dict = {}  # lmdb allows one open environment per database and process: share it
+INSTALL_LMDB = 'pip install -e ".[lsun]" in the seqgan_gp checkout (or pip install lmdb)'
+
+
+def _lmdb():
+    """The ``lmdb`` package, an optional dependency (the extra ``lsun``), or a UserError saying how to get it."""
+    try:
+        import lmdb
+    except ImportError:
+        raise UserError(f"--dataset lsun: reading an lmdb export needs the lmdb package, which is not installed; "
+                        f"{INSTALL_LMDB}, or pass a folder of images as --data-dir") from None
+    return lmdb
 
 
 def _open_env(path: Path):
-    import lmdb
+    lmdb = _lmdb()
 
     key = str(Path(path).resolve())
     if key not in _ENVS:
@@ -59,7 +70,7 @@ class LmdbSource(ImageSource):
     def __init__(self, path: Path, *, channels: int = 3, max_examples: int = 0, name: str = "lsun"):
         self.path, self.name, self.channels = Path(path), name, channels
         self.env = _open_env(self.path)
-        import lmdb
+        lmdb = _lmdb()
 
         keys = []
         try:
@@ -76,7 +87,7 @@ class LmdbSource(ImageSource):
         self.n = len(keys)
 
     def read(self, idx: np.ndarray, resolution: int) -> np.ndarray:
-        import lmdb
+        lmdb = _lmdb()
 
         out = []
         with self.env.begin(write=False) as txn:  # one read transaction per batch and thread

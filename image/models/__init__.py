@@ -26,18 +26,12 @@ from __future__ import annotations
 
 from torch import nn
 
-from image.layers import CRITIC_NORMS
+from image.catalog import CONDITIONAL_MODELS, CRITIC_NORMS, MODELS, PENALTY_LOSSES, RESOLUTION  # noqa: F401
 from image.models.dcgan import (CifarDCGANCritic, CifarDCGANGenerator, DCGAN64Critic, DCGAN64Generator,
                                 MnistCritic, MnistGenerator)
 from image.models.pggan import PGGANCritic, PGGANGenerator
 from image.models.resnet import CifarResNetCritic, CifarResNetGenerator, GoodCritic, GoodGenerator
 from image.models.resnet101 import ResNet101Critic, ResNet101Generator
-
-MODELS = ("cifar-dcgan", "cifar-resnet", "resnet64", "dcgan64", "resnet101", "resnet128", "wgangp128-gn", "mnist")
-RESOLUTION = {"cifar-dcgan": 32, "cifar-resnet": 32, "resnet64": 64, "dcgan64": 64, "resnet101": 64,
-              "resnet128": 128, "wgangp128-gn": 128, "mnist": 28}
-CONDITIONAL_MODELS = ("cifar-resnet",)  # models with class-conditional BN and an AC-GAN head
-PENALTY_LOSSES = ("wgan-gp", "wgan-gp-one-sided")  # a penalty per example: no batch statistics in the critic
 
 
 def reference_critic_norm(model: str, loss: str) -> str:

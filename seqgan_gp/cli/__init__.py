@@ -26,6 +26,7 @@ from seqgan_gp.cli.plot import plot_cmd
 from seqgan_gp.cli.sample import sample_cmd
 from seqgan_gp.cli.text import train_text_cmd
 from seqgan_gp.cli.toy import train_toy_cmd
+from seqgan_gp.cli.version import print_version
 
 
 class Cli(click.Group):
@@ -49,6 +50,8 @@ class Cli(click.Group):
 
 
 @click.group(cls=Cli, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=print_version,
+              help="Show seqgan_gp's version, PyTorch's and the device --device auto trains on, and exit.")
 def cli():
     """WGAN-GP (Gulrajani et al. 2017) on discrete sequences and images."""
 

@@ -9,11 +9,9 @@ import click
 from rich.table import Table
 
 from seqgan_gp.cli.options import console, user_errors
-from corpora.cache import verify
 from seqgan_gp.errors import UserError
 from seqgan_gp.config import with_overrides
 from seqgan_gp.text.config import PRESETS, TOKENIZERS, preset
-from seqgan_gp.text.data import open_text_data
 
 
 def summary_table(corpus: str, data, seconds_open: float) -> Table:
@@ -71,6 +69,9 @@ def prepare_corpus_cmd(preset_name, cache_dir, force, check, **overrides):
       python cli.py prepare-corpus --corpus billion_word --data-dir ~/data/1-billion-word
       python cli.py prepare-corpus --corpus news.jsonl --text-column body --tokenizer sentencepiece --vocab-size 8000
     """
+    from corpora.cache import verify  # numpy and the corpus readers load when the command runs
+    from seqgan_gp.text.data import open_text_data
+
     con = console()
     cfg = with_overrides(preset(preset_name), **overrides)
     t0 = time.perf_counter()

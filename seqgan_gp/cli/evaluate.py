@@ -1,4 +1,4 @@
-"""``evaluate``: the metrics of a run directory or checkpoint, as a table and metrics.json."""
+"""``evaluate``: the metrics of a run directory or checkpoint, as a table and RUN_DIR/eval/eval_<iteration>.json."""
 
 from __future__ import annotations
 
@@ -11,26 +11,26 @@ import click
 from rich.table import Table
 
 from seqgan_gp.atomic import atomic_write_text
-from seqgan_gp.checkpoint import load_checkpoint
 from seqgan_gp.cli.options import console, device_option, sample_progress, user_errors
-from seqgan_gp.device import resolve_device
 from seqgan_gp.errors import UserError
 from seqgan_gp.messages import option
 from seqgan_gp.outputs import output_file
 from seqgan_gp.rundir import resolve_checkpoint
 
 
-def default_out(target: Path, checkpoint: Path) -> Path:
-    """RUN_DIR/metrics.json for a run directory or a checkpoint inside one; else beside the file."""
+def default_out(target: Path, checkpoint: Path, iteration) -> Path:
+    """RUN_DIR/eval/eval_<iteration>.json for a run directory or a checkpoint inside one (a name that
+    cannot be taken for the training log metrics.jsonl); else beside the checkpoint file."""
+    name = f"eval_{iteration:08d}.json" if isinstance(iteration, int) else "eval.json"
     if Path(target).is_dir():
-        return Path(target) / "metrics.json"
+        return Path(target) / "eval" / name
     if checkpoint.parent.name == "checkpoints" and (checkpoint.parent.parent / "config.json").is_file():
-        return checkpoint.parent.parent / "metrics.json"
-    return checkpoint.with_suffix(".metrics.json")
+        return checkpoint.parent.parent / "eval" / name
+    return checkpoint.with_suffix(".eval.json")
 
 
 def metrics_table(doc: dict, describe: Callable[[str], str]) -> Table:
-    """A metrics.json document as a table: metric, value, meaning (``describe(name)``)."""
+    """An evaluation document as a table: metric, value, meaning (``describe(name)``)."""
     about = ", ".join(str(doc[k]) for k in ("model", "dataset") if doc.get(k))
     table = Table(title=f"{doc['kind']} metrics: {doc['samples']} samples of {Path(doc['checkpoint']).name} "
                         f"(iteration {doc.get('iteration')}{', ' + about if about else ''})")
@@ -48,7 +48,7 @@ def metrics_table(doc: dict, describe: Callable[[str], str]) -> Table:
 @click.option("-n", "n", type=int, default=6400, show_default=True, help="Samples to draw (argmax decoding for text).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the samples' noise.")
 @click.option("--out", "out_file", type=click.Path(path_type=str), default=None,
-              help="Where to write the metrics [default: RUN_DIR/metrics.json].")
+              help="Where to write the metrics as JSON [default: RUN_DIR/eval/eval_<iteration>.json].")
 @click.option("--cache-dir", type=click.Path(path_type=str), default=None,
               help="Encoded-corpus cache (text) [default: $SEQGAN_GP_CACHE or ~/.cache/seqgan_gp].")
 @click.option("--corpus", default=None,
@@ -76,12 +76,19 @@ def evaluate_cmd(target, n, seed, out_file, cache_dir, corpus, data_dir, incepti
       python cli.py evaluate runs/00000-text-embedded/checkpoints/checkpoint_00001200.safetensors -n 640
       python cli.py evaluate runs/00001-image-embedded-cifar-resnet -n 2048
     """
+    from seqgan_gp.checkpoint import load_checkpoint  # torch loads when the command runs, not for --help
+    from seqgan_gp.device import resolve_device
+
     con = console()
     path = resolve_checkpoint(Path(target))
     _, meta = load_checkpoint(path)
     kind = meta.get("kind")
-    # checked now, not after an evaluation of minutes
-    out = output_file(out_file if out_file is not None else default_out(Path(target), path), example="metrics.json")
+    # checked now, not after an evaluation of minutes (the default's eval/ folder is made when it is written)
+    if out_file is not None:
+        out = output_file(out_file, example="eval.json")
+    else:
+        out = default_out(Path(target), path, meta.get("iteration"))
+        output_file(out if out.parent.is_dir() else out.parent, example="eval.json")
     if kind == "text":
         from seqgan_gp.text.evaluate import evaluate_text
         from seqgan_gp.text.metrics import describe
@@ -102,6 +109,7 @@ def evaluate_cmd(target, n, seed, out_file, cache_dir, corpus, data_dir, incepti
         con.print(f"[yellow]{note}", markup=True)
     con.print(metrics_table(doc, describe))
     try:
+        out.parent.mkdir(exist_ok=True)
         atomic_write_text(out, json.dumps(doc, indent=2) + "\n")
     except OSError as exc:
         raise UserError(f"{option('--out', out)}: could not write the metrics ({exc.strerror}); free disk space or "

@@ -8,10 +8,8 @@ import click
 from rich.table import Table
 
 from seqgan_gp.cli.options import console, device_option, hyperparameter_options, user_errors
-from seqgan_gp.device import resolve_device
 from seqgan_gp.outputs import output_folder
-from seqgan_gp.toy.data import DATASETS
-from seqgan_gp.toy.experiments import EXPERIMENTS, run_experiment, study_config
+from seqgan_gp.toy.config import DATASETS, EXPERIMENTS
 
 
 def _summary(name: str, results: dict) -> Table:
@@ -83,6 +81,9 @@ def experiment_cmd(name, device, out, overwrite, **overrides):
       python cli.py experiment gradient-norms --out runs/fig1b
       python cli.py experiment weight-histograms --dataset 8gaussians --clip 0.01 --clip 0.1
     """
+    from seqgan_gp.device import resolve_device
+    from seqgan_gp.toy.experiments import run_experiment, study_config
+
     con = console()
     cfg = study_config(name, **overrides)
     path, results = run_experiment(name, cfg, device=resolve_device(device), console=con,

@@ -6,9 +6,10 @@ from __future__ import annotations
 import click
 
 from seqgan_gp.cli.options import (console, data_parallel, device_option, exit_if_stopped, hyperparameter_options,
-                                   training_options, user_errors)
+                                   program, training_options, user_errors)
+from seqgan_gp.cli.presets import chosen_preset, preset_help
 from image.config import DATASETS, PRESETS, paper_config
-from image.models import MODELS
+from image.catalog import MODELS
 from seqgan_gp.rundir import RunDir
 
 
@@ -17,9 +18,9 @@ from seqgan_gp.rundir import RunDir
               help="[cifar-resnet] cifar-dcgan (gan_cifar.py), cifar-resnet (gan_cifar_resnet.py), resnet64 / dcgan64 / resnet101 "
                    "(gan_64x64.py), resnet128 (LSUN bedrooms), wgangp128-gn (group-norm critic of the published "
                    "SWD figures), mnist (gan_mnist.py). Each brings its paper hyperparameters.")
-@click.option("--preset", "preset_name", default="paper", show_default=True, type=click.Choice(sorted(PRESETS)),
-              help="paper: the model's paper settings; demo: small, minutes on a CPU; tiny: seconds (tests). "
-                   "Flags override it.")
+@click.option("--preset", "preset_name", default=None, type=click.Choice(sorted(PRESETS)),
+              help=preset_help("image", "paper: the model's paper settings; demo: small, minutes on a CPU; tiny: "
+                                        "seconds (tests)."))
 @click.option("--dataset", default=None, type=click.Choice(DATASETS),
               help="embedded (generated shapes, no download), cifar10, lsun, folder or fashion-mnist [embedded].")
 @click.option("--data-dir", type=click.Path(path_type=str), default=None,
@@ -50,12 +51,14 @@ def train_image_cmd(preset_name, device, run, **overrides):
 
     Sample grids from a fixed noise batch go to RUN_DIR/samples/ every --sample-every iterations;
     SWD x1e3 per Laplacian level and MS-SSIM of sample pairs go to metrics.jsonl every --eval-every.
+    Without --preset this is the model's full paper run, weeks on a CPU: there a bare command is
+    refused and --preset must be named (demo: minutes).
 
     \b
     Examples:
       python cli.py train-image --preset demo                                  # embedded shapes, CPU
       python cli.py train-image --dataset fashion-mnist --model mnist --preset demo
-      python cli.py train-image --dataset cifar10 --data-dir ~/data --model cifar-resnet --conditional
+      python cli.py train-image --dataset cifar10 --data-dir ~/data --model cifar-resnet --conditional   # GPU
       python cli.py train-image --dataset lsun --data-dir ~/data/bedroom_train_lmdb --model resnet128
       python cli.py train-image --resume runs/00000-image-embedded-cifar-resnet --iters 2000
       torchrun --nproc_per_node 4 cli.py train-image --dataset cifar10 --data-dir ~/data   # data-parallel
@@ -64,8 +67,9 @@ def train_image_cmd(preset_name, device, run, **overrides):
     from seqgan_gp.runner import run_task
 
     con = console()
-    base = paper_config(overrides["model"] or "cifar-resnet", preset_name)
     with data_parallel(device) as (dist, dev):
+        name = chosen_preset(preset_name, kind="image", device=dev, resuming=run.resume is not None, program=program())
+        base = paper_config(overrides["model"] or "cifar-resnet", name)
         done = run_task(ImageTask(), base=base, overrides=overrides, device=dev, console=con, dist=dist,
                         **run.run_task_arguments())
     exit_if_stopped(con, done, quiet=not dist.is_main)

@@ -14,6 +14,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from seqgan_gp.choices import AMP_CHOICES, LOSSES, ON_NAN
 from seqgan_gp.errors import UserError
 
 
@@ -33,7 +34,15 @@ class Betas(click.ParamType):
 
 
 def console() -> Console:
-    return Console(highlight=False)
+    """The command's console: a RunConsole, so that a training run's output also lands in its log.txt
+    (the log is closed when the command's context closes, whatever way it ends)."""
+    from seqgan_gp.runlog import RunConsole
+
+    con = RunConsole(highlight=False)
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.call_on_close(con.close_log)
+    return con
 
 
 def device_option(f):
@@ -64,17 +73,11 @@ def data_parallel(device_spec: str):
         dist.close()
 
 
-def _losses() -> click.Choice:
-    from seqgan_gp.objectives import LOSSES
-
-    return click.Choice(LOSSES)
-
-
 HYPERPARAMETERS = {  # flag -> click.option keywords: the flags of seqgan_gp.config.GANConfig, and --eval-samples
     "--iters": dict(type=int, help="Generator iterations to train to (text paper: 200000)."),
     "--batch-size": dict(type=int, help="Examples per critic and generator step (paper: 64)."),
     "--critic-iters": dict(type=int, help="Critic steps per generator step (paper text: 10, images: 5)."),
-    "--loss": dict(type=_losses(), help="Objective [preset: wgan-gp]. Others bring their paper optimizer defaults: "
+    "--loss": dict(type=click.Choice(LOSSES), help="Objective [preset: wgan-gp]. Others bring their paper optimizer defaults: "
                    "wgan (clipping, RMSProp 5e-5, 5 critic steps), dcgan (Adam 2e-4, 1 step), lsgan (RMSProp 1e-4, "
                    "1 step)."),
     "--lambda-gp": dict(type=float, help="Gradient penalty weight λ (paper: 10)."),
@@ -143,12 +146,12 @@ def training_options(f):
     --tf32, --deterministic) and the fault options (--on-nan, --nan-lr-factor), given to the command as
     one ``run`` argument (:class:`RunFlags`). Put it below ``@user_errors``: a bad combination is a
     UserError."""
-    from seqgan_gp.faults import ON_NAN, FaultPolicy  # the CLI imports torch lazily through the library
-    from seqgan_gp.runtime import RuntimeOptions
-
     @functools.wraps(f)
     def wrapper(*args, out, resume, overwrite, tensorboard, compile, amp, cuda_graphs, tf32, deterministic, on_nan,
                 nan_lr_factor, **kwargs):
+        from seqgan_gp.faults import FaultPolicy  # torch loads when a command runs, not for --help
+        from seqgan_gp.runtime import RuntimeOptions
+
         runtime = RuntimeOptions(compile=compile, amp=amp, cuda_graphs=cuda_graphs, tf32=tf32,
                                  deterministic=deterministic)
         faults = FaultPolicy(on_nan=on_nan, lr_factor=nan_lr_factor)
@@ -161,12 +164,12 @@ def training_options(f):
                      help="Continue the run in this directory from its newest checkpoint (bit-exact on CPU)."),
         click.option("--overwrite", is_flag=True, help="Replace an existing run directory at --out."),
         click.option("--tensorboard", is_flag=True,
-                     help='Also log every metrics record to RUN_DIR/tensorboard/ '
-                          '(needs: pip install "seqgan_gp[tensorboard]").'),
+                     help='Also log every metrics record and the samples to RUN_DIR/tensorboard/ '
+                          '(needs the extra: pip install -e ".[tensorboard]" in the checkout).'),
         click.option("--compile", "compile", is_flag=True,
                      help="torch.compile the critic and generator steps (the first iterations compile; "
                           "tens of seconds on a CPU)."),
-        click.option("--amp", type=click.Choice(["off", "bf16", "auto"]), default="off", show_default=True,
+        click.option("--amp", type=click.Choice(AMP_CHOICES), default="off", show_default=True,
                      help="bf16 autocast for the networks; the penalty's norm and the optimizers stay float32. "
                           "auto: bf16 only on hardware that runs it fast (CUDA compute capability 8+, CPUs with "
                           "AMX or AVX-512 BF16). off: float32, as the paper."),

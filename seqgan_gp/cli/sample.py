@@ -6,10 +6,8 @@ from pathlib import Path
 
 import click
 
-from seqgan_gp.checkpoint import load_checkpoint
 from seqgan_gp.cli.options import device_option, sample_progress, user_errors
 from seqgan_gp.configfile import check_seed
-from seqgan_gp.device import resolve_device
 from seqgan_gp.errors import UserError
 from seqgan_gp.messages import option
 from seqgan_gp.outputs import output_file
@@ -40,6 +38,9 @@ def sample_cmd(target, n, seed, temperature, classes, out_file, device):
       python cli.py sample runs/00001-image-embedded-cifar-resnet -n 64 --out grid.png
       python cli.py sample runs/00002-image-cifar10-cifar-resnet -n 10 --classes 0,1,2   # one row per class
     """
+    from seqgan_gp.checkpoint import load_checkpoint  # torch loads when the command runs, not for --help
+    from seqgan_gp.device import resolve_device
+
     path = resolve_checkpoint(Path(target))
     _, meta = load_checkpoint(path)
     kind = meta.get("kind")

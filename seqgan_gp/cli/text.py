@@ -7,14 +7,15 @@ from pathlib import Path
 import click
 
 from seqgan_gp.cli.options import (console, data_parallel, device_option, exit_if_stopped, hyperparameter_options,
-                                   training_options, user_errors)
+                                   program, training_options, user_errors)
+from seqgan_gp.cli.presets import chosen_preset, preset_help
 from seqgan_gp.text.config import PRESETS, preset
 
 
 @click.command("train-text")
-@click.option("--preset", "preset_name", default="paper", show_default=True,
-              type=click.Choice(sorted(PRESETS)),
-              help="Base hyperparameters: paper (gan_language.py), demo (minutes on a CPU), tiny (tests). Flags override it.")
+@click.option("--preset", "preset_name", default=None, type=click.Choice(sorted(PRESETS)),
+              help=preset_help("text", "Base hyperparameters: paper (gan_language.py), demo (minutes on a CPU), "
+                                       "tiny (tests)."))
 @click.option("--corpus", default=None,
               help="embedded (generated English-like grammar, no download), billion_word (with --data-dir), "
                    "PATH to a .txt (one sentence a line), .jsonl, .csv or .parquet file, a folder of them or a "
@@ -46,10 +47,14 @@ from seqgan_gp.text.config import PRESETS, preset
 def train_text_cmd(preset_name, device, cache_dir, run, **overrides):
     """Train the paper's WGAN-GP language model (character level as the paper; word or subword on request).
 
+    Without --preset this is the paper's full run, about a month on a CPU: there a bare command is
+    refused and --preset must be named (demo: minutes). Every run prints its estimated duration
+    after its first iterations.
+
     \b
     Examples:
-      python cli.py train-text --preset demo
-      python cli.py train-text --corpus billion_word --data-dir ~/data/1-billion-word
+      python cli.py train-text --preset demo                                     # minutes on a CPU
+      python cli.py train-text --corpus billion_word --data-dir ~/data/1-billion-word   # the paper's run, on a GPU
       python cli.py train-text --corpus sentences.txt --preset demo --iters 5000
       python cli.py train-text --preset demo --tokenizer word
       python cli.py train-text --corpus hf:wikitext:wikitext-2-raw-v1 --tokenizer sentencepiece --vocab-size 4000
@@ -63,7 +68,8 @@ def train_text_cmd(preset_name, device, cache_dir, run, **overrides):
     con = console()
     task = TextTask(cache_dir=Path(cache_dir) if cache_dir else None)
     with data_parallel(device) as (dist, dev):
-        done = run_task(task, base=preset(preset_name), overrides=overrides, device=dev, console=con, dist=dist,
+        name = chosen_preset(preset_name, kind="text", device=dev, resuming=run.resume is not None, program=program())
+        done = run_task(task, base=preset(name), overrides=overrides, device=dev, console=con, dist=dist,
                         **run.run_task_arguments())
     exit_if_stopped(con, done, quiet=not dist.is_main)
     if not dist.is_main:  # rank 0 reports

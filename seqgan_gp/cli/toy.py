@@ -8,10 +8,8 @@ from rich.table import Table
 
 from seqgan_gp.cli.options import (console, device_option, exit_if_stopped, hyperparameter_options, training_options,
                                    user_errors)
-from seqgan_gp.device import resolve_device
 from seqgan_gp.rundir import RunDir
-from seqgan_gp.toy.config import PRESETS, preset
-from seqgan_gp.toy.data import DATASETS
+from seqgan_gp.toy.config import DATASETS, PRESETS, preset
 
 TOY_HELP = {
     "--iters": "Generator iterations to train to (paper: 100000).",
@@ -55,8 +53,9 @@ def train_toy_cmd(preset_name, device, run, **overrides):
       python cli.py train-toy --preset paper --dataset 25gaussians --device cuda
       python cli.py train-toy --resume runs/00000-toy-8gaussians --iters 1200
     """
+    from seqgan_gp.device import resolve_device
     from seqgan_gp.runner import run_task
-    from seqgan_gp.toy.task import ToyTask  # matplotlib and POT load only when a toy is trained
+    from seqgan_gp.toy.task import ToyTask  # torch, matplotlib and scipy load only when a toy is trained
 
     con = console()
     done = run_task(ToyTask(), base=preset(preset_name), overrides=overrides, device=resolve_device(device),

@@ -26,7 +26,7 @@ Sentences are lists of tokens (we split decoded text on whitespace).
 from __future__ import annotations
 
 from itertools import chain
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -173,11 +173,12 @@ def self_bleu(samples: Sequence[Sequence], orders=(2, 3, 4, 5)) -> dict[int, np.
     return _scores(numer, denom, index.lengths, _closest_other_lengths(index.lengths), orders)
 
 
-def distinct_n(sentences: Sequence[Sequence], orders=(1, 2, 3, 4)) -> dict[int, float]:
-    """Distinct-n (Li et al. 2016): distinct n-grams / all n-grams over the sentences (0 if none)."""
+def distinct_n(sentences: Sequence[Sequence], orders=(1, 2, 3, 4)) -> dict[int, Optional[float]]:
+    """Distinct-n (Li et al. 2016): distinct n-grams / all n-grams over the sentences; None (undefined, not 0)
+    when the sentences hold no n-gram of that order."""
     index = NgramIndex(list(sentences), max(orders))
-    out = {}
+    out: dict[int, Optional[float]] = {}
     for n in orders:
         _, gid, _ = index.grams[n]
-        out[n] = float(len(np.unique(gid)) / len(gid)) if len(gid) else 0.0
+        out[n] = float(len(np.unique(gid)) / len(gid)) if len(gid) else None
     return out

@@ -14,6 +14,8 @@ so memory follows the number of distinct n-grams, not the corpus size.
 
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 
 CHUNK_ROWS = 65_536  # rows coded and counted at once
@@ -135,15 +137,22 @@ def _kl_to_mixture(p: NgramCounts, q: NgramCounts) -> float:
 
 
 def js_divergence(p: NgramCounts, q: NgramCounts) -> float:
-    """JS(p, q) in bits, as the paper's ``js_with``."""
-    return 0.5 * (_kl_to_mixture(p, q) + _kl_to_mixture(q, p)) / np.log(2.0)
+    """JS(p, q) = ½ KL(p ‖ m) + ½ KL(q ‖ m), m = (p + q)/2, in bits, as the paper's ``js_with``.
+
+    It lies in [0, 1]; the sum of floating-point terms can land an ulp or two outside (1.0000000000000004
+    for disjoint supports), so the value is clamped to that range here, where it is made.
+    """
+    value = 0.5 * (_kl_to_mixture(p, q) + _kl_to_mixture(q, p)) / np.log(2.0)
+    return float(min(max(value, 0.0), 1.0))
 
 
 def js_n(samples: np.ndarray, reference: dict[int, NgramCounts] | np.ndarray, vocab_size: int,
-         orders=(1, 2, 3, 4)) -> dict[str, float]:
-    """``{"js1": ..., "js4": ...}`` of sample rows against reference rows (or their counts)."""
-    out = {}
+         orders=(1, 2, 3, 4)) -> dict[str, Optional[float]]:
+    """``{"js1": ..., "js4": ...}`` of sample rows against reference rows (or their counts); None where the
+    samples or the reference hold no n-gram of that order (rows shorter than n): the divergence is undefined."""
+    out: dict[str, Optional[float]] = {}
     for n in orders:
         ref = reference[n] if isinstance(reference, dict) else NgramCounts.from_ids(reference, n, vocab_size)
-        out[f"js{n}"] = js_divergence(NgramCounts.from_ids(samples, n, vocab_size), ref)
+        mine = NgramCounts.from_ids(samples, n, vocab_size)
+        out[f"js{n}"] = js_divergence(mine, ref) if mine.total and ref.total else None
     return out

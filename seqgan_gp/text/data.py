@@ -1,24 +1,24 @@
 """The corpus of a text run: ``--corpus`` through the encoded-corpus cache to memory-mapped ids.
 
 :func:`open_text_data` turns a :class:`TextConfig` into a source (corpora.sources), an encoding
-spec and a cache entry (corpora.cache), showing a rich progress bar while a corpus is encoded for
-the first time. Every problem a user can fix arrives as a ``UserError`` naming the flag.
+spec and a cache entry (corpora.cache), showing progress while a corpus is encoded for the first
+time (a rich bar on a terminal, occasional plain lines elsewhere). Every problem a user can fix arrives as a ``UserError`` naming the flag.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Optional
 
 from rich.console import Console
-from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn,
-                           TransferSpeedColumn)
 
 from corpora import CorpusError
 from corpora.cache import EncodedCorpus, EncodeSpec, default_cache_dir, find_entry, prepare
 from corpora.sources import open_source
 from seqgan_gp.errors import UserError
 from seqgan_gp.messages import option
+from seqgan_gp.progress import PLAIN_EVERY_S
 from seqgan_gp.text.config import TextConfig
 
 HELDOUT_MAX = 10_000  # validation sentences encoded (BLEU references)
@@ -48,18 +48,37 @@ def corpus_name(corpus: str) -> str:
     return Path(corpus).stem or Path(corpus).name
 
 
+def _size(nbytes: int) -> str:
+    """``40.7 kB``, ``133.0 MB``, ``1.2 GB``."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:,.1f} {unit}"
+    return f"{nbytes / 1e3:,.1f} kB"
+
+
 class RichProgress:
-    """corpora.cache.Progress on a rich console: one bar per stage, in bytes of raw text."""
+    """corpora.cache.Progress on a console: on a terminal one rich bar per stage, in bytes of raw text;
+    elsewhere (a pipe, a log file) a plain line per stage when it ends and one every
+    :data:`seqgan_gp.progress.PLAIN_EVERY_S` seconds while it runs."""
 
     def __init__(self, console: Console, enabled: bool = True):
         self.console, self.enabled = console, enabled
-        self.progress: Optional[Progress] = None
+        self.progress = None  # the rich bars (terminal)
         self.task = None
+        self.plain: Optional[dict] = None  # the running stage's name, totals and clocks (elsewhere)
 
     def stage(self, name, total_bytes):
         if not self.enabled:
             return
+        if not self.console.is_terminal:
+            self._end_plain()
+            now = time.perf_counter()
+            self.plain = {"name": name, "total": total_bytes, "bytes": 0, "lines": 0, "t0": now, "shown": now}
+            return
         if self.progress is None:
+            from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn,
+                                       TransferSpeedColumn)
+
             self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
                                      TransferSpeedColumn(), TextColumn("{task.fields[lines]:,} lines"),
                                      TimeElapsedColumn(), console=self.console)
@@ -70,14 +89,33 @@ class RichProgress:
         self.task = self.progress.add_task(name, total=total_bytes, lines=0)
 
     def advance(self, nbytes, nlines):
-        if self.progress is not None and self.task is not None:
+        if self.plain is not None:
+            self.plain["bytes"] += nbytes
+            self.plain["lines"] += nlines
+            if time.perf_counter() - self.plain["shown"] >= PLAIN_EVERY_S:
+                self._plain_line(done=False)
+        elif self.progress is not None and self.task is not None:
             lines = self.progress.tasks[self.task].fields["lines"] + nlines
             self.progress.update(self.task, advance=nbytes, lines=lines)
+
+    def _plain_line(self, *, done: bool) -> None:
+        p = self.plain
+        p["shown"] = time.perf_counter()
+        seconds = p["shown"] - p["t0"]
+        of = f" of {_size(p['total'])}" if p["total"] and not done else ""
+        self.console.print(f"{p['name']}: {_size(p['bytes'])}{of}, {p['lines']:,} lines, "
+                           f"{'done in' if done else 'after'} {seconds:.1f} s", markup=False, highlight=False)
+
+    def _end_plain(self) -> None:
+        if self.plain is not None:
+            self._plain_line(done=True)
+            self.plain = None
 
     def note(self, message):
         self.console.print(f"[yellow]{message}", markup=True, highlight=False)
 
     def close(self):
+        self._end_plain()
         if self.progress is not None:
             self.progress.stop()
             self.progress = None

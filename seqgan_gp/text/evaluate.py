@@ -1,5 +1,5 @@
 """``evaluate`` of a text checkpoint: the metrics of seqgan_gp.text.metrics for ``n`` argmax samples,
-as the metrics.json document (the command line renders it as a table)."""
+as the evaluation document (the command line renders it as a table and writes it to eval/eval_<iteration>.json)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ EVAL_PACKAGES = ("seqgan_gp", "numpy", "torch", "sentencepiece", "datasets", "nl
 def evaluate_text(target: Path, *, n: int, seed: int, device: torch.device, console: Console,
                   cache_dir: Optional[Path] = None, show_progress: bool = True, corpus: Optional[str] = None,
                   data_dir: Optional[str] = None, progress: Optional[Callable[[int], None]] = None) -> dict:
-    """Metrics of ``n`` argmax samples of a text checkpoint; returns the metrics.json document.
+    """Metrics of ``n`` argmax samples of a text checkpoint; returns the evaluation document (eval_<iteration>.json).
 
     The training corpus is the encoding the checkpoint records, from the cache; else the corpus
     the user names (``corpus``, ``data_dir``: the command's --corpus and --data-dir), else, for the

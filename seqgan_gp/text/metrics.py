@@ -8,7 +8,8 @@ For argmax samples (the paper's decoding) of a generator:
   corpus's validation set, else its first training sentences), averaged; ``self_bleu2``..
   ``self_bleu5``: each sample against the other samples (seqgan_gp.metrics.bleu). Both over
   whitespace-separated words of the decoded text, whatever the tokenizer;
-* ``distinct1``..``distinct4``: distinct word n-grams / all word n-grams; ``unique_samples``: the
+* ``distinct1``..``distinct4``: distinct word n-grams / all word n-grams (null when the samples hold
+  no n-gram of that order, as js``n`` for rows shorter than n); ``unique_samples``: the
   share of distinct sample strings;
 * embedded grammar corpus only: ``valid``, the share of samples the grammar can produce (a sample
   that fills the sequence may be a cut sentence), and ``nll``, the mean exact negative

@@ -2,6 +2,6 @@
 Figure 2): the 8-Gaussian and 25-Gaussian mixtures and the Swiss roll, the paper's MLP generator and
 critic, exact Wasserstein-1 and mode metrics, the ``train-toy`` task and the Section 3 critic studies.
 
-May import the core (``seqgan_gp``), numpy, matplotlib and POT (the last two on first use); never
+May import the core (``seqgan_gp``), numpy, matplotlib and scipy (the last two on first use); never
 ``image``, ``corpora``, ``seqgan_gp.text`` or the command line.
 """

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from seqgan_gp.config import GANConfig, pick_preset
 from seqgan_gp.configfile import check_at_least_one
 from seqgan_gp.errors import UserError
-from seqgan_gp.toy.data import DATASETS
 
 KIND = "toy"  # config.json's and checkpoints' kind; trained by train-toy
+DATASETS = ("8gaussians", "25gaussians", "swissroll")  # gan_toy.py's distributions (seqgan_gp.toy.data)
+EXPERIMENTS = ("clipping-vs-penalty", "gradient-norms", "weight-histograms")  # Section 3 studies (seqgan_gp.toy.experiments)
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,7 @@ import torch
 from seqgan_gp.batches import whole
 from seqgan_gp.configfile import MAX_SEED
 from seqgan_gp.errors import UserError
-
-DATASETS = ("8gaussians", "25gaussians", "swissroll")
+from seqgan_gp.toy.config import DATASETS
 
 SCALE = {"8gaussians": 1.414, "25gaussians": 2.828, "swissroll": 7.5}  # the script's divisors
 NOISE = {"8gaussians": 0.02, "25gaussians": 0.05, "swissroll": 0.25}  # noise std before scaling

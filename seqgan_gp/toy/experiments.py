@@ -9,7 +9,7 @@ critics then settle in a few hundred steps instead of a few thousand.
 
 * ``clipping-vs-penalty`` (Figure 1a): value surfaces D(x) over [−3, 3]², side by side: clipped
   critics learn simple, box-like functions, penalised ones follow the modes and the roll. Numbers:
-  each critic's E D(x) − E D(x̃) next to the exact W₁ of the two samples (POT), its largest gradient
+  each critic's E D(x) − E D(x̃) next to the exact W₁ of the two samples (an optimal matching), its largest gradient
   norm seen, and for clipped critics the Lipschitz bound ∏ₗ c·√(fan_inₗ·fan_outₗ) that clipping
   implies (an m×n matrix with entries in [−c, c] has spectral norm at most c·√(mn)).
 * ``gradient-norms`` (Figure 1b): 12-layer ReLU critics of width 512 without batch norm on the Swiss
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Optional
@@ -46,13 +47,13 @@ from seqgan_gp.objectives import WGANGP, WGANClip, critic_loss
 from seqgan_gp.optimizers import make_optimizer
 from seqgan_gp.provenance import git_commit, versions
 from seqgan_gp.rundir import RunDir, next_run_dir
+from seqgan_gp.runlog import RunConsole
 from seqgan_gp.runtime import cpu_threads
-from seqgan_gp.toy.data import DATASETS, ToyBatches, sample_points
+from seqgan_gp.toy.config import DATASETS, EXPERIMENTS
+from seqgan_gp.toy.data import ToyBatches, sample_points
 from seqgan_gp.toy.metrics import wasserstein1
 from seqgan_gp.toy.models import ToyCritic
 from seqgan_gp.toy.plots import critic_surface, draw_frame
-
-EXPERIMENTS = ("clipping-vs-penalty", "gradient-norms", "weight-histograms")
 
 
 def new_figure(**kwargs):
@@ -311,6 +312,9 @@ def run_experiment(name: str, cfg: StudyConfig, *, device: torch.device, console
             empty.rmdir()
         run.write_config({"kind": "experiment", "experiment": name, "config": asdict(cfg), "device": str(device),
                           "versions": versions(), "git_commit": git_commit(), "command": command})
+        if isinstance(console, RunConsole):  # what the study prints, and the command's summary, in log.txt
+            console.log_to(run.path / "log.txt", note=shlex.join(command) if command else "")
+            console.commit_log()
         console.print(f"[bold]experiment {name}[/]: {cfg.steps} critic steps per critic, width {cfg.dim}, "
                       f"{cfg.depth} hidden layers, run {run.path}")
         with cpu_threads(device, 1):
