@@ -232,6 +232,7 @@ def sample_progress(total: int, description: str):
             bar = TrainingProgress(Console(stderr=True, highlight=False), total=total, description=description)
             bar.__enter__()
         bar.advance(done)
+        bar.update({"iteration": done})  # off a terminal: a plain line now and then, and one at the end
 
     try:
         yield progress
