@@ -18,10 +18,11 @@ from seqgan_gp.rundir import resolve_checkpoint
 
 
 def build_networks(cfg: ImageConfig, n_classes: int, device: torch.device):
-    """G and D of ``cfg.model`` on ``device``; ``n_classes`` labels for a conditional run."""
+    """G and D of ``cfg.model`` on ``device``; ``n_classes`` labels for a conditional run; the critic
+    normalised by ``cfg.critic_norm``, the generator as the reference's for ``cfg.loss``."""
     return tuple(m.to(device) for m in build_models(
         cfg.model, dim=cfg.dim, z_dim=cfg.z_dim, channels=cfg.channels,
-        n_classes=n_classes if cfg.conditional else 0, g_batch_norm=cfg.loss == "wgan"))
+        n_classes=n_classes if cfg.conditional else 0, loss=cfg.loss, critic_norm=cfg.critic_norm))
 
 
 @torch.no_grad()

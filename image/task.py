@@ -84,7 +84,8 @@ class ImageTask:
     def header(self, cfg: ImageConfig, source: ImageSource) -> str:
         return (f"{cfg.model} on {source.name} ({source.n:,} images, {cfg.resolution} px, {source.channels} "
                 f"channel{'s' if source.channels > 1 else ''}{', conditional AC-GAN' if cfg.conditional else ''}), "
-                f"DIM {cfg.dim}, batch {cfg.batch_size}, {cfg.critic_iters} critic steps, {cfg.loss}")
+                f"DIM {cfg.dim}, batch {cfg.batch_size}, {cfg.critic_iters} critic steps, {cfg.loss}, critic norm "
+                f"{cfg.critic_norm}")
 
     def sampler(self, cfg: ImageConfig, trainable: Trainable, source: ImageSource, folder: Path):
         G, labels = trainable.state.modules["G"], grid_labels(cfg, source.n_classes, cfg.sample_grid)

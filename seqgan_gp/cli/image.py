@@ -8,7 +8,7 @@ import click
 from seqgan_gp.cli.options import (console, data_parallel, device_option, exit_if_stopped, hyperparameter_options,
                                    training_options, user_errors)
 from image.config import DATASETS, PRESETS, paper_config
-from image.models import MODELS
+from image.models import CRITIC_NORMS, MODELS
 from seqgan_gp.rundir import RunDir
 
 
@@ -27,7 +27,15 @@ from seqgan_gp.rundir import RunDir
                    "lmdb folder such as bedroom_train_lmdb/ or a folder of images; folder: any folder of images; "
                    "fashion-mnist: folder of the IDX files [/usr/share/datasets/fashion-mnist].")
 @click.option("--conditional/--unconditional", default=None,
-              help="AC-GAN with class-conditional batch norm (cifar-resnet; the paper's 8.42 run) [unconditional].")
+              help="AC-GAN with class-conditional batch norm (cifar-resnet only): the paper's 8.42 run, and what "
+                   "gan_cifar_resnet.py runs as shipped (CONDITIONAL = ACGAN = True). Default: unconditional, the "
+                   "paper's unsupervised 7.86 run, its headline comparison with other unsupervised GANs, which "
+                   "trains on any dataset (lsun and folder have no labels).")
+@click.option("--critic-norm", type=click.Choice(CRITIC_NORMS), default=None,
+              help="Normalisation in the critic: none, batch or layer (over C, H, W). Default: the reference's for "
+                   "--model and --loss: batch norm for the baselines (--loss dcgan / lsgan / wgan; mnist: wgan only), "
+                   "none or layer norm with WGAN-GP, whose penalty is per example (batch norm would couple the "
+                   "examples). A critic with batch norm scores real and fake batches in separate passes.")
 @click.option("--dim", type=int, help="Network width DIM (paper: 128 CIFAR models, 64 the others).")
 @click.option("--gen-batch-multiple", type=int,
               help="Generator batch = this x --batch-size (paper: 2 for cifar-resnet, else 1).")
@@ -61,10 +69,18 @@ def train_image_cmd(preset_name, device, run, **overrides):
       torchrun --nproc_per_node 4 cli.py train-image --dataset cifar10 --data-dir ~/data   # data-parallel
     """
     from image.task import ImageTask
+    from seqgan_gp.config import with_overrides
+    from seqgan_gp.errors import UserError
     from seqgan_gp.runner import run_task
 
     con = console()
     base = paper_config(overrides["model"] or "cifar-resnet", preset_name)
+    if run.runtime.compile and not run.resume:  # refused before the run directory exists
+        cfg = with_overrides(base, **overrides)
+        if cfg.critic_norm == "batch":
+            raise UserError(f"--compile: the critic of {cfg.model} with --loss {cfg.loss} has batch norm (the "
+                            f"reference's), which the compiled critic step cannot run (it scores real and fake in "
+                            f"separate passes); drop --compile, or pass --critic-norm layer or none")
     with data_parallel(device) as (dist, dev):
         done = run_task(ImageTask(), base=base, overrides=overrides, device=dev, console=con, dist=dist,
                         **run.run_task_arguments())
