@@ -12,6 +12,8 @@ import math
 import re
 from pathlib import Path
 
+from seqgan_gp.metrics.counts import base_name
+
 # Figures that gather several keys; a key not named here is drawn alone.
 GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "losses": ("Critic and generator losses", ("critic_loss", "gen_loss")),
@@ -66,11 +68,17 @@ def line_figure(title: str, curves: dict[str, tuple[list[int], list[float]]], *,
     return fig
 
 
+def group_keys(keys: tuple[str, ...], series: dict) -> list[str]:
+    """The logged keys of a group: those whose name without its sample count (seqgan_gp.metrics.counts)
+    is one of ``keys``, so that ``js4_640`` and an older run's ``js4`` both join the JS figure."""
+    return [k for base in keys for k in sorted(series) if base_name(k) == base]
+
+
 def save_group(records: list[dict], group: str, path: Path) -> bool:
     """Write the figure of one of :data:`GROUPS` to ``path``; False when no key of it was logged."""
     series = numeric_series(records)
     title, keys = GROUPS[group]
-    curves = {LABELS.get(k, k): series[k] for k in keys if k in series}
+    curves = {LABELS.get(k, k): series[k] for k in group_keys(keys, series)}
     if curves:
         line_figure(title, curves, log_y=group in ("penalty", "lr")).savefig(path)
     return bool(curves)
@@ -84,8 +92,9 @@ def plot_metrics(records: list[dict], out_dir: Path) -> list[Path]:
     written: list[Path] = []
     grouped: set[str] = set()
     for name, (title, keys) in GROUPS.items():
-        curves = {LABELS.get(k, k): series[k] for k in keys if k in series}
-        grouped.update(k for k in keys if k in series)
+        members = group_keys(keys, series)
+        curves = {LABELS.get(k, k): series[k] for k in members}
+        grouped.update(members)
         if curves:
             path = out_dir / f"{name}.png"
             line_figure(title, curves, log_y=name in ("penalty", "lr")).savefig(path)

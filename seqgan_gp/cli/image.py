@@ -57,7 +57,9 @@ def train_image_cmd(preset_name, device, run, **overrides):
     """Train one of the paper's image WGAN-GP models (the same loop, losses and checkpoints as text).
 
     Sample grids from a fixed noise batch go to RUN_DIR/samples/ every --sample-every iterations;
-    SWD x1e3 per Laplacian level and MS-SSIM of sample pairs go to metrics.jsonl every --eval-every.
+    SWD x1e3 per Laplacian level and MS-SSIM of sample pairs of --eval-samples images go to
+    metrics.jsonl every --eval-every, named with the count (swd2k_32, ms_ssim2k: cheap, not the
+    published protocols, which `evaluate` runs).
 
     \b
     Examples:
@@ -91,8 +93,16 @@ def train_image_cmd(preset_name, device, run, **overrides):
     first, last = done.first_sample, done.last_sample
     if last is not None:
         con.print(f"sample grids: {first} ... {last}" if first != last else f"sample grid: {last}")
-    evals = [m for m in RunDir(done.run_dir).metrics() if "swd_avg" in m]
+    evals = [m for m in RunDir(done.run_dir).metrics() if _metric(m, "swd_avg")]
     if evals:
-        first, last = evals[0], evals[-1]
-        con.print(f"SWD x1e3 (avg over levels): {first['swd_avg']:.2f} at iteration {first['iteration']} → "
-                  f"{last['swd_avg']:.2f} at iteration {last['iteration']}; MS-SSIM {last['ms_ssim']:.4f}")
+        (key, start), (_, end) = _metric(evals[0], "swd_avg"), _metric(evals[-1], "swd_avg")
+        ms_key, ms = _metric(evals[-1], "ms_ssim")
+        con.print(f"{key} (SWD x1e3, average over levels): {start:.2f} at iteration {evals[0]['iteration']} → "
+                  f"{end:.2f} at iteration {evals[-1]['iteration']}; {ms_key} {ms:.4f}")
+
+
+def _metric(record: dict, base: str):
+    """(key, value) of the metric ``base`` in a metrics record (its key carries the count), or None."""
+    from seqgan_gp.metrics.counts import base_name
+
+    return next(((k, v) for k, v in record.items() if base_name(k) == base), None)
