@@ -140,17 +140,26 @@ def check_tokenizer(where: Path, cfg: TextConfig, meta: dict, data: EncodedCorpu
 
 def first_difference(saved: dict, current: dict) -> str:
     """Where two tokenizer documents of the same size differ, e.g. "(id 2 is 'a' there, 'e' now)"."""
-    for key in ("chars", "words"):
+    for key in ("chars", "words", "bytes"):
         a, b = saved.get(key) or [], current.get(key) or []
         diff = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
         if diff:
-            return f"({len(diff)} tokens moved; list position {diff[0]} is {a[diff[0]]!r} there, {b[diff[0]]!r} now)"
+            show = (lambda v: f"byte 0x{v:02x}") if key == "bytes" else repr  # bytes are ints in the document
+            return (f"({len(diff)} tokens moved; list position {diff[0]} is {show(a[diff[0]])} there, "
+                    f"{show(b[diff[0]])} now)")
     keys = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
     return f"(differs in {', '.join(keys)})"
 
 
+# ids of each tokenizer document: its list of tokens plus the unknown id (and the word tokenizer's pad)
+_SIZE = {"char": ("chars", 1), "byte": ("bytes", 1), "word": ("words", 2)}
+
+
 def describe_tokenizer(doc: dict) -> str:
     kind = doc.get("kind")
-    size = {"char": lambda: len(doc.get("chars", [])) + 1, "word": lambda: len(doc.get("words", [])) + 2}
-    n = size[kind]() if kind in size else "?"
-    return f"{kind} tokenizer ({n} ids, seq_len {doc.get('seq_len')})" if kind in size else f"{kind} tokenizer"
+    if kind not in _SIZE:
+        return f"{kind} tokenizer"
+    key, extra = _SIZE[kind]
+    tokens = doc.get(key)
+    n = len(tokens) + extra if isinstance(tokens, list) else "?"
+    return f"{kind} tokenizer ({n} ids, seq_len {doc.get('seq_len')})"
