@@ -54,7 +54,7 @@ class ImageConfig(GANConfig):
     max_examples: int = 0  # images used from the dataset (0: all)
     embedded_size: int = 50_000  # images of the embedded dataset (generated on demand)
     sample_grid: int = 100  # samples in each PNG grid (paper: 100 ResNet CIFAR, 128 DCGAN/MNIST, 64 64x64)
-    eval_samples: int = 2048  # generated (and real) images per evaluation (published SWD: 16,384)
+    eval_samples: int = 2048  # images per training evaluation, every metric (swd2k_32; `evaluate`: published counts)
     inception_weights: Optional[str] = None  # TorchScript Inception file for IS / FID (none: skipped)
     # the shared settings where the ResNet CIFAR model's paper values differ from the defaults
     iters: int = 100_000  # generator iterations (paper: 100,000 ResNet CIFAR; 200,000 the others)

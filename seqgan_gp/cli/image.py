@@ -49,7 +49,9 @@ from seqgan_gp.rundir import RunDir
 @click.option("--inception-weights", type=click.Path(path_type=str), default=None,
               help="TorchScript Inception file (inception-2015-12-05.pt) for IS and FID at each evaluation; "
                    "never downloaded.")
-@hyperparameter_options(help={"--eval-samples": "Generated and real images per SWD / MS-SSIM / IS / FID evaluation."})
+@hyperparameter_options(help={"--eval-samples": "Generated (and real) images for every metric of a training "
+                                                 "evaluation, named with the count (2048: swd2k_32, ms_ssim2k); "
+                                                 "`evaluate` uses the published counts (swd16k, is50k, ...)."})
 @device_option
 @user_errors
 @training_options
