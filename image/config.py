@@ -15,6 +15,10 @@ Paper defaults (SPEC.md):
   (their LSUN run used λ 50), 160,000 iterations.
 * mnist (gan_mnist.py): DIM 64, batch 50, 5 critic steps, Adam 1e-4 (0.5, 0.9), pixels in [0, 1]
   and a sigmoid output, grids of 128.
+
+The critic's normalisation follows the model and the loss as in the reference
+(image.models.reference_critic_norm: batch norm for the DCGAN / LSGAN / clipping baselines, none or
+layer norm with WGAN-GP) unless ``--critic-norm`` says otherwise; config.json records the result.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Optional
 
-from image.catalog import CONDITIONAL_MODELS, MODELS, RESOLUTION
+from image.catalog import CONDITIONAL_MODELS, CRITIC_NORMS, MODELS, RESOLUTION, reference_critic_norm
 from seqgan_gp.config import GANConfig
 from seqgan_gp.configfile import check_at_least_one, check_finite, check_zero_or_more
 from seqgan_gp.errors import UserError
@@ -40,6 +44,7 @@ class ImageConfig(GANConfig):
     dataset: str = "embedded"  # embedded | cifar10 | lsun | folder | fashion-mnist
     data_dir: Optional[str] = None  # where the dataset lives (fashion-mnist: Debian's folder by default)
     conditional: bool = False  # AC-GAN with class-conditional BN (cifar-resnet; paper's 8.42 IS run)
+    critic_norm: Optional[str] = None  # none | batch | layer (None: the reference's for --model and --loss)
     dim: int = 128  # width of the networks (paper: 128 CIFAR models, 64 the 64x64 family, 64 MNIST)
     z_dim: int = 128  # noise dimension (paper: 128)
     gen_batch_multiple: int = 2  # generator batch = this x batch_size (paper: GEN_BS_MULTIPLE 2 ResNet CIFAR, else 1)
@@ -49,7 +54,7 @@ class ImageConfig(GANConfig):
     max_examples: int = 0  # images used from the dataset (0: all)
     embedded_size: int = 50_000  # images of the embedded dataset (generated on demand)
     sample_grid: int = 100  # samples in each PNG grid (paper: 100 ResNet CIFAR, 128 DCGAN/MNIST, 64 64x64)
-    eval_samples: int = 2048  # generated (and real) images per evaluation (published SWD: 16,384)
+    eval_samples: int = 2048  # images per training evaluation, every metric (swd2k_32; `evaluate`: published counts)
     inception_weights: Optional[str] = None  # TorchScript Inception file for IS / FID (none: skipped)
     # the shared settings where the ResNet CIFAR model's paper values differ from the defaults
     iters: int = 100_000  # generator iterations (paper: 100,000 ResNet CIFAR; 200,000 the others)
@@ -75,6 +80,11 @@ class ImageConfig(GANConfig):
         super().__post_init__()
         if self.model not in MODELS:
             raise UserError(f"--model {self.model}: unknown model; choose one of {', '.join(MODELS)}")
+        if self.critic_norm is None:  # resolved here, so config.json records the norm the critic has
+            object.__setattr__(self, "critic_norm", reference_critic_norm(self.model, self.loss))
+        if self.critic_norm not in CRITIC_NORMS:
+            raise UserError(f"--critic-norm {self.critic_norm}: unknown normalisation; choose one of "
+                            f"{', '.join(CRITIC_NORMS)} (default: the reference's for --model and --loss)")
         if self.dataset not in DATASETS:
             raise UserError(f"--dataset {self.dataset}: unknown dataset; choose one of {', '.join(DATASETS)}")
         if self.conditional and self.model not in CONDITIONAL_MODELS:
@@ -93,6 +103,21 @@ class ImageConfig(GANConfig):
                             f"0 or more; pass e.g. --acgan-scale 1.0 --acgan-scale-g 0.1 (the paper's)")
         check_finite(self.acgan_scale, "--acgan-scale", positive=False, example=1.0)
         check_finite(self.acgan_scale_g, "--acgan-scale-g", positive=False, example=0.1)
+
+    def implied(self, given: dict) -> dict:
+        """A loss's paper optimizer (seqgan_gp.config.GANConfig.implied) and, when the model or the loss
+        changes, the reference's critic norm for the new pair."""
+        implied = super().implied(given)
+        if given.get("model", self.model) != self.model or given.get("loss", self.loss) != self.loss:
+            implied["critic_norm"] = None  # __post_init__ resolves it
+        return implied
+
+    @classmethod
+    def older_defaults(cls, doc: dict) -> dict:
+        """Runs from before --critic-norm had the WGAN-GP critic of their model whatever the loss."""
+        model = doc.get("model", cls.model)
+        older = super().older_defaults(doc)
+        return {**older, "critic_norm": reference_critic_norm(model, "wgan-gp")} if model in MODELS else older
 
 
 _CIFAR_DCGAN = dict(dim=128, iters=200_000, batch_size=64, gen_batch_multiple=1, lr=1e-4, betas=(0.5, 0.9),

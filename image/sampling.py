@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import torch
 
@@ -18,27 +18,33 @@ from seqgan_gp.rundir import resolve_checkpoint
 
 
 def build_networks(cfg: ImageConfig, n_classes: int, device: torch.device):
-    """G and D of ``cfg.model`` on ``device``; ``n_classes`` labels for a conditional run."""
+    """G and D of ``cfg.model`` on ``device``; ``n_classes`` labels for a conditional run; the critic
+    normalised by ``cfg.critic_norm``, the generator as the reference's for ``cfg.loss``."""
     return tuple(m.to(device) for m in build_models(
         cfg.model, dim=cfg.dim, z_dim=cfg.z_dim, channels=cfg.channels,
-        n_classes=n_classes if cfg.conditional else 0, g_batch_norm=cfg.loss == "wgan"))
+        n_classes=n_classes if cfg.conditional else 0, loss=cfg.loss, critic_norm=cfg.critic_norm))
 
 
 @torch.no_grad()
-def generate(G, n: int, *, seed: int, labels: Optional[torch.Tensor] = None, batch_size: int = 100) -> torch.Tensor:
-    """``n`` images from fixed noise (its own generator seeded with ``seed``), in G's range, on the CPU.
+def generate_batches(G, n: int, *, seed: int, labels: Optional[torch.Tensor] = None,
+                     batch_size: int = 100) -> Iterator[torch.Tensor]:
+    """``n`` images from fixed noise (its own generator seeded with ``seed``), in G's range, on the CPU,
+    ``batch_size`` at a time: an evaluation of 50,000 samples never holds them all.
 
-    The generators' batch norm uses batch statistics (as the paper's code when sampling), so images
-    are made in batches of ``batch_size``; a grid is made in one batch.
+    The generators' batch norm uses batch statistics (as the paper's code when sampling), so the
+    images depend on ``batch_size`` (the reference's Inception Score: batches of 100).
     """
     device = next(G.parameters()).device
     gen = torch.Generator(device=device).manual_seed(seed)
     z = torch.randn(n, G.z_dim, device=device, generator=gen)
-    out = []
     for i in range(0, n, batch_size):
         extra = {} if labels is None else {"labels": labels[i : i + batch_size].to(device)}
-        out.append(G(z[i : i + batch_size], **extra).float().cpu())
-    return torch.cat(out)
+        yield G(z[i : i + batch_size], **extra).float().cpu()
+
+
+def generate(G, n: int, *, seed: int, labels: Optional[torch.Tensor] = None, batch_size: int = 100) -> torch.Tensor:
+    """All of :func:`generate_batches` in one tensor (N, C, R, R); a grid is made in one batch."""
+    return torch.cat(list(generate_batches(G, n, seed=seed, labels=labels, batch_size=batch_size)))
 
 
 def grid_labels(cfg: ImageConfig, n_classes: int, n: int) -> Optional[torch.Tensor]:

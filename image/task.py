@@ -3,8 +3,8 @@
 Everything generic lives in the core: the loop, the objectives, checkpoints, run directories,
 signals and the NaN policy (seqgan_gp.runner). This module opens the dataset, builds the image
 networks (with the AC-GAN objective for a conditional run), writes a PNG grid of a fixed noise
-batch every ``--sample-every`` iterations and evaluates SWD / MS-SSIM (/ IS / FID) every
-``--eval-every`` (image.evaluate).
+batch every ``--sample-every`` iterations and evaluates SWD / MS-SSIM (/ IS / FID) of
+``--eval-samples`` images every ``--eval-every`` (image.evaluate; the names carry the count: swd2k_32).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from rich.console import Console
 from image.acgan import ACGAN
 from image.config import KIND, ImageConfig
 from image.data import ImageBatches, ImageSource, open_source, to_unit_range
-from image.evaluate import ImageEvaluator
+from image.evaluate import Counts, ImageEvaluator
 from image.grid import save_grid
 from image.memory import check_training
 from image.metrics.inception import InceptionNet
@@ -99,7 +99,8 @@ class ImageTask:
     def header(self, cfg: ImageConfig, source: ImageSource) -> str:
         return (f"{cfg.model} on {source.name} ({source.n:,} images, {cfg.resolution} px, {source.channels} "
                 f"channel{'s' if source.channels > 1 else ''}{', conditional AC-GAN' if cfg.conditional else ''}), "
-                f"DIM {cfg.dim}, batch {cfg.batch_size}, {cfg.critic_iters} critic steps, {cfg.loss}")
+                f"DIM {cfg.dim}, batch {cfg.batch_size}, {cfg.critic_iters} critic steps, {cfg.loss}, critic norm "
+                f"{cfg.critic_norm}")
 
     def sampler(self, cfg: ImageConfig, trainable: Trainable, source: ImageSource, folder: Path):
         G, labels = trainable.state.modules["G"], grid_labels(cfg, source.n_classes, cfg.sample_grid)
@@ -113,7 +114,8 @@ class ImageTask:
     def evaluator(self, cfg: ImageConfig, trainable: Trainable, source: ImageSource, *, device: torch.device,
                   console: Console) -> ImageEvaluator:
         inception = InceptionNet(cfg.inception_weights, device) if cfg.inception_weights else None
-        return ImageEvaluator(cfg, trainable.state.modules["G"], source, n=cfg.eval_samples, inception=inception)
+        return ImageEvaluator(cfg, trainable.state.modules["G"], source, counts=Counts.uniform(cfg.eval_samples),
+                              inception=inception)
 
     def finish(self, cfg: ImageConfig, run: RunDir) -> None:
         """Nothing beyond the grids, metrics and checkpoints."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 LOSSES = ("wgan-gp", "wgan-gp-one-sided", "wgan", "dcgan", "lsgan")
+RMSPROP = ("tf", "torch")  # --rmsprop: TF1's RMSPropOptimizer (the reference's) | torch.optim.RMSprop
 ON_NAN = ("stop", "rollback")  # --on-nan: end the run naming the last good checkpoint, or roll back to it
 AMP_CHOICES = ("off", "bf16", "auto")  # --amp
 

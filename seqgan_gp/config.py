@@ -25,6 +25,7 @@ from typing import TypeVar
 from seqgan_gp.choices import LOSS_DEFAULTS, LOSSES
 from seqgan_gp.configfile import check_at_least_one, check_finite, check_seed, check_zero_or_more
 from seqgan_gp.errors import UserError
+from seqgan_gp.choices import RMSPROP
 
 C = TypeVar("C")
 
@@ -77,12 +78,16 @@ class GANConfig(TrainConfig):
     loss: str = "wgan-gp"  # wgan-gp | wgan-gp-one-sided | wgan | dcgan | lsgan (paper: wgan-gp)
     lambda_gp: float = 10.0  # gradient penalty weight λ (paper: 10; toy script 0.1)
     clip: float = 0.01  # weight clipping bound c for --loss wgan (paper: 0.01)
+    rmsprop: str = "tf"  # RMSProp of --loss wgan / lsgan: tf (TF1's, the paper's) | torch (torch.optim.RMSprop)
 
     def __post_init__(self):
         super().__post_init__()
         check_at_least_one(self, ["critic_iters"])
         if self.loss not in LOSSES:
             raise UserError(f"--loss {self.loss}: unknown loss; choose one of {', '.join(LOSSES)}")
+        if self.rmsprop not in RMSPROP:
+            raise UserError(f"--rmsprop {self.rmsprop}: unknown RMSProp; choose tf (TensorFlow 1's, the paper's) "
+                            f"or torch (torch.optim.RMSprop)")
         if not self.lambda_gp > 0:
             raise UserError(f"--lambda-gp {self.lambda_gp:g}: the penalty weight must be positive; "
                             f"pass e.g. --lambda-gp {paper_value(self, 'lambda_gp'):g} (the paper's)")
@@ -92,20 +97,30 @@ class GANConfig(TrainConfig):
         check_finite(self.lambda_gp, "--lambda-gp", example=paper_value(self, "lambda_gp"))
         check_finite(self.clip, "--clip", example=paper_value(self, "clip"))
 
+    def implied(self, given: dict) -> dict:
+        """What the flags ``given`` bring along: a loss other than this one brings its paper optimizer
+        and schedule (learning rate, betas, critic steps; SPEC.md). A kind adds its own (the image
+        critic's norm follows the model and the loss)."""
+        if given.get("loss", self.loss) == self.loss or given["loss"] not in LOSS_DEFAULTS:
+            return {}
+        defaults = LOSS_DEFAULTS[given["loss"]]
+        implied = {"lr": defaults.lr, "betas": defaults.betas, "critic_iters": defaults.n_critic}
+        return {k: v for k, v in implied.items() if v is not None}
+
+    @classmethod
+    def older_defaults(cls, doc: dict) -> dict:
+        """Values of the fields that a config.json written before they existed lacks: what such a
+        run ran with, so that it resumes exactly (seqgan_gp.configfile.config_from_dict)."""
+        return {"rmsprop": "torch"}  # the only RMSProp before --rmsprop
+
 
 def with_overrides(base: C, **overrides) -> C:
-    """``base`` with every non-None override applied (the command line passes None for flags not given).
-
-    Choosing a loss other than the base's brings that loss's paper optimizer and schedule (learning
-    rate, betas, critic steps; SPEC.md) unless those flags are given too.
+    """``base`` with every non-None override applied (the command line passes None for flags not given),
+    and what those flags imply (``base.implied``) unless the implied flags are given too.
     """
     given = {k: v for k, v in overrides.items() if v is not None}
-    if isinstance(base, GANConfig) and given.get("loss", base.loss) != base.loss:
-        defaults = LOSS_DEFAULTS[given["loss"]] if given["loss"] in LOSS_DEFAULTS else None
-        if defaults is not None:
-            implied = {"lr": defaults.lr, "betas": defaults.betas, "critic_iters": defaults.n_critic}
-            given = {**{k: v for k, v in implied.items() if v is not None}, **given}
-    return dataclasses.replace(base, **given)
+    implied = base.implied(given) if hasattr(base, "implied") else {}
+    return dataclasses.replace(base, **{**implied, **given})
 
 
 def pick_preset(presets: dict, name: str):

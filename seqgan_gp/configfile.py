@@ -97,7 +97,8 @@ def config_from_dict(cls, doc, source: str):
     """``cls(**doc)`` for the ``config`` part of a config.json or checkpoint, checked field by field.
 
     Unknown fields, values of the wrong type and values out of range are UserErrors naming
-    ``source`` and the field; fields missing from ``doc`` take the class defaults (older files).
+    ``source`` and the field; fields missing from ``doc`` (older files) take what the runs of such
+    files ran with (``cls.older_defaults(doc)``, where the class has it), else the class defaults.
     """
     if str(source).endswith(".json"):
         fix = f"restore {source} from a backup (every checkpoint holds the run's configuration) or start a new run"
@@ -119,7 +120,8 @@ def config_from_dict(cls, doc, source: str):
         if not _fits(value, hints[name]):
             raise UserError(f"{source}: configuration field {name!r} is {value!r}, expected "
                             f"{_describe(hints[name])}; {fix}")
-    doc = dict(doc)
+    older = cls.older_defaults(doc) if hasattr(cls, "older_defaults") else {}
+    doc = {**{k: v for k, v in older.items() if k not in doc}, **doc}
     if "betas" in doc:
         doc["betas"] = tuple(doc["betas"])
     try:

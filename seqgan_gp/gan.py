@@ -2,8 +2,9 @@
 
 Text, image and toy tasks build their networks and batch source; :func:`gan_trainable` adds what every
 GAN shares, from the configuration: the loss's paper optimizer for both networks (Adam, or RMSProp
-for weight clipping and LSGAN), the run's generator seeded with ``cfg.seed + 1`` (it draws z and
-the penalty's ε), the objective ``cfg.loss`` names and the critic steps per generator step.
+for weight clipping and LSGAN: TF1's unless ``--rmsprop torch``), the run's generator seeded with
+``cfg.seed + 1`` (it draws z and the penalty's ε), the objective ``cfg.loss`` names and the critic
+steps per generator step.
 """
 
 from __future__ import annotations
@@ -47,8 +48,9 @@ def gan_trainable(cfg: GANConfig, G: torch.nn.Module, D: torch.nn.Module, batche
                   sample_labels: Optional[Callable] = None) -> Trainable:
     """:func:`adversarial_trainable` from a configuration (``objective`` defaults to ``cfg.loss``'s)."""
     name = LOSS_DEFAULTS[cfg.loss].optimizer
+    opt = dict(lr=cfg.lr, betas=cfg.betas, rmsprop=cfg.rmsprop)
     return adversarial_trainable(
-        G=G, D=D, g_opt=make_optimizer(name, G.parameters(), lr=cfg.lr, betas=cfg.betas),
-        d_opt=make_optimizer(name, D.parameters(), lr=cfg.lr, betas=cfg.betas), batches=batches,
+        G=G, D=D, g_opt=make_optimizer(name, G.parameters(), **opt),
+        d_opt=make_optimizer(name, D.parameters(), **opt), batches=batches,
         rng=torch.Generator(device=device).manual_seed(cfg.seed + 1), objective=objective or objective_of(cfg),
         n_critic=cfg.critic_iters, gen_batch=gen_batch or cfg.batch_size, sample_labels=sample_labels)

@@ -70,9 +70,11 @@ class ScoreObjective(Objective, Protocol):
 
 
 def has_batch_statistics(critic) -> bool:
-    """Whether ``critic`` normalises by statistics of its batch: a batch-norm layer in training mode."""
+    """Whether ``critic`` normalises by statistics of its batch: a batch-norm layer in training mode, or
+    one without running statistics (the image models' batch norms, which always use the batch's)."""
     return isinstance(critic, nn.Module) and any(
-        isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training for m in critic.modules())
+        isinstance(m, nn.modules.batchnorm._BatchNorm) and (m.training or m.running_mean is None)
+        for m in critic.modules())
 
 
 def critic_on_real_and_fake(critic, real: Tensor, fake: Tensor, labels: Optional[Tensor] = None):

@@ -14,6 +14,8 @@ import math
 import re
 from pathlib import Path
 
+from seqgan_gp.metrics.counts import base_name
+
 # Figures that gather a family of keys: name -> (title, the keys as a regular expression, log y axis).
 GROUPS: dict[str, tuple[str, str, bool]] = {
     "losses": ("Critic and generator losses", r"critic_loss|gen_loss", False),
@@ -38,9 +40,11 @@ SKIP = {"iteration", "it_per_s"}  # the x axis, and the reciprocal of sec_per_it
 
 
 def group_keys(group: str, keys) -> list[str]:
-    """The keys among ``keys`` that belong to figure ``group``, in natural order (js2 before js10)."""
+    """The keys among ``keys`` that belong to figure ``group``, in natural order (js2 before js10).
+    A key is matched by its name without its sample count (seqgan_gp.metrics.counts), so that
+    ``js4_640`` and an older run's ``js4`` both join the JS figure."""
     pattern = re.compile(GROUPS[group][1])
-    found = [k for k in keys if pattern.fullmatch(k)]
+    found = [k for k in keys if pattern.fullmatch(base_name(k))]
     return sorted(found, key=lambda k: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", k)])
 
 

@@ -129,8 +129,10 @@ class CompiledStep(AdversarialStep):
     def __init__(self, **kw):
         super().__init__(**kw)
         if has_batch_statistics(self.D):
-            raise UserError("--compile: this critic has batch norm, whose running statistics a functional "
-                            "critic objective cannot update; drop --compile")
+            raise UserError("--compile: this critic has batch norm (as the reference's DCGAN, LSGAN and "
+                            "weight-clipping critics), which the compiled critic step cannot run: it must score "
+                            "real and fake in separate passes; drop --compile, or give an image critic "
+                            "--critic-norm layer or none")
         D, objective, precision, device = self.D, self.objective, self.runtime.precision, self.device
         self._params = {name: p.detach() for name, p in D.named_parameters()}  # share storage with D
         self._buffers = {name: b for name, b in D.named_buffers()}

@@ -21,7 +21,7 @@ def test_train_text_then_sample_end_to_end(cli_runner, tmp_path):
     records = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["iteration"] for r in records] == [0, 5, 10]
     assert {"critic_loss", "wasserstein", "penalty", "gen_loss"} <= set(records[1])
-    assert {"js1", "js4", "valid"} <= set(records[-1])
+    assert {"js1_64", "js4_64", "valid64"} <= set(records[-1])  # tiny: --eval-samples 64
     assert sorted(p.name for p in (out / "samples").iterdir()) == ["samples_00000000.txt", "samples_00000010.txt"]
 
     r = invoke(cli_runner, "sample", out, "-n", 7, "--seed", 3)

@@ -31,13 +31,13 @@ def test_train_image_sample_and_evaluate_end_to_end(cli_runner, tmp_path):
     out = tmp_path / "run"
     r = invoke(cli_runner, "train-image", *TINY, "--out", out)
     assert r.exit_code == 0, r.output
-    assert "done: iteration 4" in r.output and "SWD x1e3" in r.output
+    assert "done: iteration 4" in r.output and "swd16_avg (SWD x1e3" in r.output
     config = json.loads((out / "config.json").read_text())
     assert config["kind"] == "image" and config["config"]["model"] == "cifar-resnet" and config["config"]["dim"] == 8
     assert config["data"]["name"] == "embedded" and config["data"]["classes"] == 10
     records = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["iteration"] for r in records] == [0, 2, 4]
-    assert {"swd_32", "swd_16", "swd_avg", "ms_ssim"} <= set(records[0])
+    assert {"swd16_32", "swd16_16", "swd16_avg", "ms_ssim16"} <= set(records[0])  # --eval-samples 16
     assert {"critic_loss", "wasserstein", "penalty", "gen_loss", "lr"} <= set(records[1])
     assert records[1]["lr"] == pytest.approx(2e-4 * (1 - 1 / 4))  # linear decay, set at iteration 2
     grids = sorted((out / "samples").iterdir())
@@ -52,9 +52,10 @@ def test_train_image_sample_and_evaluate_end_to_end(cli_runner, tmp_path):
     r = invoke(cli_runner, "evaluate", out, "-n", 16)
     assert r.exit_code == 0, r.output
     doc = json.loads((out / "eval" / "eval_00000004.json").read_text())
-    assert doc["kind"] == "image" and doc["samples"] == 16 and doc["metrics"]["swd_avg"] > 0
-    assert 0 <= doc["metrics"]["ms_ssim"] <= 1 and "16 generated vs 16 real" in doc["swd_protocol"]
-    assert "swd_avg" in r.output and "MS-SSIM" in r.output
+    assert doc["kind"] == "image" and doc["samples"] == 16 and doc["metrics"]["swd16_avg"] > 0
+    assert doc["counts"] == {"swd": 16, "ms_ssim": 16, "inception": 16} and doc["protocol"] == "-n 16"
+    assert 0 <= doc["metrics"]["ms_ssim16"] <= 1 and "16 generated vs 16 real" in doc["swd_protocol"]
+    assert "swd16_avg" in r.output and "MS-SSIM" in r.output
 
 
 def test_conditional_sampling_draws_the_requested_classes_rows(cli_runner, tmp_path):
@@ -109,7 +110,7 @@ def test_fashion_mnist_idx_files_with_the_mnist_and_cifar_models(cli_runner, tmp
     assert r.exit_code == 0, r.output
     with Image.open(tmp_path / "m" / "samples" / "samples_00000002.png") as im:
         assert im.mode == "L" and im.size == (4 * 28, 4 * 28)
-    assert "swd_28" in (tmp_path / "m" / "metrics.jsonl").read_text()
+    assert "swd16_28" in (tmp_path / "m" / "metrics.jsonl").read_text()
     r = invoke(cli_runner, "train-image", *TINY, "--dataset", "fashion-mnist", "--data-dir", tmp_path / "fm",
                "--model", "cifar-dcgan", "--iters", 1, "--eval-every", 0, "--out", tmp_path / "c")
     assert r.exit_code == 0, r.output
@@ -131,7 +132,7 @@ def test_loss_flag_and_inception_metrics_during_training(cli_runner, tmp_path):
     critic = [v for k, v in tensors.items() if k.startswith("D.")]
     assert max(v.abs().max().item() for v in critic) <= 0.01 + 1e-9  # clipped after every critic step
     records = [json.loads(l) for l in (tmp_path / "w" / "metrics.jsonl").read_text().splitlines()]
-    assert {"is", "is_std", "fid", "swd_avg", "ms_ssim"} <= set(records[-1]) and records[-1]["is"] >= 1.0
+    assert {"is16", "is16_std", "fid16", "swd16_avg", "ms_ssim16"} <= set(records[-1]) and records[-1]["is16"] >= 1.0
 
 
 @pytest.mark.parametrize("args, message", [

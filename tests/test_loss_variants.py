@@ -10,7 +10,7 @@ from torch import nn
 from seqgan_gp.config import with_overrides
 from seqgan_gp.objectives import (LOSSES, DCGANLoss, LSGANLoss, WGANClip, critic_loss, make_objective,
                                   real_and_fake_scores)
-from seqgan_gp.optimizers import LOSS_DEFAULTS, make_optimizer
+from seqgan_gp.optimizers import LOSS_DEFAULTS, TFRMSprop, make_optimizer
 from seqgan_gp.text.config import PRESETS as TEXT_PRESETS
 from seqgan_gp.toy.config import PRESETS as TOY_PRESETS
 
@@ -131,9 +131,9 @@ def test_loss_defaults_are_the_papers():
 def test_optimizers_are_the_reference_codes():
     p = [nn.Parameter(torch.zeros(3))]
     rms = make_optimizer("rmsprop", p, lr=5e-5)
-    assert isinstance(rms, torch.optim.RMSprop)
+    assert isinstance(rms, TFRMSprop)  # TF1's RMSPropOptimizer (tests/test_rmsprop.py)
     g = rms.param_groups[0]
-    assert (g["lr"], g["alpha"], g["eps"], g["momentum"]) == (5e-5, 0.9, 1e-10, 0)  # TF: decay 0.9, ε 1e-10
+    assert (g["lr"], g["decay"], g["eps"]) == (5e-5, 0.9, 1e-10)  # TF: decay 0.9, ε 1e-10
     adam = make_optimizer("adam", p, lr=1e-4, betas=(0.5, 0.9))
     assert isinstance(adam, torch.optim.Adam) and adam.param_groups[0]["betas"] == (0.5, 0.9)
 
@@ -165,7 +165,9 @@ def test_train_text_with_loss_wgan_trains_with_rmsprop_and_clipping(cli_runner, 
     assert (cfg["loss"], cfg["lr"], cfg["critic_iters"], cfg["clip"]) == ("wgan", 5e-5, 5, 0.02)
     tensors, meta = load_checkpoint(out / "checkpoints" / "checkpoint_00000002.safetensors")
     group = meta["optim"]["D"]["param_groups"][0]
-    assert group["lr"] == 5e-5 and group["alpha"] == 0.9 and "betas" not in group  # RMSProp
+    assert group["lr"] == 5e-5 and group["decay"] == 0.9 and "betas" not in group  # TF's RMSProp
+    assert cfg["rmsprop"] == "tf" and sorted({k.rsplit(".", 1)[1] for k in tensors if k.startswith("opt_D.")}) == [
+        "square_avg"]
     critic = {k: v for k, v in tensors.items() if k.startswith("D.")}
     assert critic and all(v.abs().max().item() <= 0.02 + 1e-7 for v in critic.values())  # clipped after each step
 
@@ -230,5 +232,5 @@ def test_a_critic_step_with_batch_norm_scores_each_batch_alone_and_compile_refus
                  rng=torch.Generator().manual_seed(0), runtime=rt)
     AdversarialStep(**parts).critic(REAL)
     assert [c.shape[0] for c in critic.calls] == [2, 2] and torch.equal(critic.calls[0], REAL)
-    with pytest.raises(UserError, match="--compile: this critic has batch norm"):
+    with pytest.raises(UserError, match="--compile: this critic has batch norm .* drop --compile"):
         CompiledStep(**parts)

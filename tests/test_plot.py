@@ -7,7 +7,7 @@ from PIL import Image
 
 from cli import cli
 from seqgan_gp import plots
-from seqgan_gp.plots import numeric_series
+from seqgan_gp.plots import group_keys, numeric_series
 
 
 def _write_metrics(run, records):
@@ -107,7 +107,7 @@ def test_train_text_tensorboard_logs_the_metrics(cli_runner, tmp_path):
     records = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
     logged = [(rec["iteration"], rec["penalty"]) for rec in records if "penalty" in rec]
     assert [(e.step, e.value) for e in acc.Scalars("penalty")] == [(i, pytest.approx(v, rel=1e-6)) for i, v in logged]
-    assert "js4" in acc.Tags()["scalars"]
+    assert "js4_64" in acc.Tags()["scalars"]  # JS-4 of --eval-samples 64
     texts = acc.Tensors("samples/text_summary")  # the decoded samples, as text
     assert [e.step for e in texts] == [0, 5]
     last = texts[-1].tensor_proto.string_val[0].decode()
@@ -129,3 +129,13 @@ def test_train_image_tensorboard_logs_the_metrics(cli_runner, tmp_path):
         (i, pytest.approx(v, rel=1e-6)) for i, v in logged]
     grids = acc.Images("samples")  # the sample grids, as images of the PNG's size
     assert [g.step for g in grids] == [0, 2] and (grids[-1].width, grids[-1].height) == (512, 512)
+
+
+def test_metrics_named_with_their_count_join_the_figures_of_older_runs_names():
+    """js4_640 (JS-4 of 640 samples) and an older run's js4 draw in the same JS figure; swd2k_32 and
+    fid50k keep their own figures."""
+    records = [{"iteration": 0, "js1": 0.5, "js4": 0.9}, {"iteration": 10, "js1_640": 0.4, "js4_640": 0.8,
+                                                          "js4_6400": 0.7, "swd2k_32": 3.0, "fid50k": 30.0}]
+    series = numeric_series(records)
+    assert group_keys("js", series) == ["js1", "js1_640", "js4", "js4_640", "js4_6400"]
+    assert group_keys("losses", series) == []

@@ -47,7 +47,7 @@ def test_train_sample_evaluate_with_each_tokenizer_without_the_corpus(cli_runner
     config = json.loads((run / "config.json").read_text())
     assert config["tokenizer"]["kind"] == tokenizer and config["corpus_stats"]["sentences"] == 200
     last = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
-    assert {"js4", "bleu2", "self_bleu5", "distinct2"} <= set(last) and 0 <= last["bleu2"] <= 1
+    assert {"js4_64", "bleu2_64", "self_bleu5_64", "distinct2_64"} <= set(last) and 0 <= last["bleu2_64"] <= 1
     corpus.unlink()  # the tokenizer travels in the checkpoint; the cache still knows the corpus
     s = invoke(cli_runner, "sample", run, "-n", 5, "--seed", 1)
     assert s.exit_code == 0 and len(s.output.splitlines()) == 5
@@ -57,7 +57,7 @@ def test_train_sample_evaluate_with_each_tokenizer_without_the_corpus(cli_runner
     assert doc["samples"] == 64 and doc["tokenizer"] == tokenizer and doc["iteration"] == 4
     assert doc["references"] == {"source": "train", "sentences": 200}
     assert doc["notes"] == []  # the encoding trained on, from the cache: the corpus itself is not needed
-    assert {f"bleu{n}" for n in (2, 3, 4, 5)} <= set(doc["metrics"]) and "Texygen" in doc["bleu_protocol"]
+    assert {f"bleu{n}_64" for n in (2, 3, 4, 5)} <= set(doc["metrics"]) and "Texygen" in doc["bleu_protocol"]
 
 
 def test_evaluate_on_the_embedded_corpus_reports_grammar_metrics(cli_runner, tmp_path):
@@ -67,7 +67,7 @@ def test_evaluate_on_the_embedded_corpus_reports_grammar_metrics(cli_runner, tmp
     e = invoke(cli_runner, "evaluate", run, "-n", 50, "--out", tmp_path / "m.json", "--cache-dir", tmp_path / "c")
     assert e.exit_code == 0 and "valid" in e.output
     doc = json.loads((tmp_path / "m.json").read_text())
-    assert 0 <= doc["metrics"]["valid"] <= 1 and doc["metrics"]["nll_data"] > 0
+    assert 0 <= doc["metrics"]["valid50"] <= 1 and doc["metrics"]["nll_data"] > 0
     assert doc["references"]["source"] == "heldout"
 
 

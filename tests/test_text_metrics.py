@@ -96,14 +96,14 @@ def test_text_metrics_on_real_and_broken_rows(tmp_path):
     metrics = TextMetrics(tok, data, grammar_corpus=True)
     real = np.asarray(data.train[:400])
     out = metrics(real)
-    assert out["valid"] == 1.0 and out["js1"] < 0.01 and out["bleu2"] > 0.5
+    assert out["valid400"] == 1.0 and out["js1_400"] < 0.01 and out["bleu2_400"] > 0.5  # named with the count
     texts, full = tok.decode(real), real[:, -1] != tok.pad_id
     nll = -np.mean([grammar.sample_log_prob(t, truncated=bool(f)) for t, f in zip(texts, full)])
-    assert out["nll"] == pytest.approx(nll) and out["nll_data"] == pytest.approx(metrics.nll_data)
+    assert out["nll400"] == pytest.approx(nll) and out["nll_data"] == pytest.approx(metrics.nll_data)
     assert metrics.ref_source == "heldout" and metrics.n_references == 2000
     broken = np.random.default_rng(0).integers(0, tok.vocab_size, size=(200, real.shape[1]))
     bad = metrics(broken)
-    assert bad["valid"] < 0.05 and bad["js2"] > out["js2"] + 0.3 and bad["bleu2"] < out["bleu2"]
-    assert 0 <= bad["self_bleu2"] <= 1 and 0 < bad["distinct1"] <= 1
-    assert set(out) >= {f"{m}{n}" for m in ("bleu", "self_bleu") for n in (2, 3, 4, 5)} | {"js4", "distinct4",
-                                                                                             "unique_samples"}
+    assert bad["valid200"] < 0.05 and bad["js2_200"] > out["js2_400"] + 0.3 and bad["bleu2_200"] < out["bleu2_400"]
+    assert 0 <= bad["self_bleu2_200"] <= 1 and 0 < bad["distinct1_200"] <= 1
+    assert set(out) >= {f"{m}{n}_400" for m in ("bleu", "self_bleu") for n in (2, 3, 4, 5)} | {
+        "js4_400", "distinct4_400", "unique_samples400"}

@@ -222,8 +222,26 @@ def test_train_toy_loss_wgan_clips_with_rmsprop(cli_runner, tmp_path):
     cfg = json.loads((out / "config.json").read_text())["config"]
     assert (cfg["lr"], cfg["critic_iters"], cfg["clip"]) == (5e-5, 5, 0.01)
     tensors, meta = load_checkpoint(out / "checkpoints" / "checkpoint_00000004.safetensors")
-    assert "alpha" in meta["optim"]["D"]["param_groups"][0]
+    assert cfg["rmsprop"] == "tf" and "decay" in meta["optim"]["D"]["param_groups"][0]  # TF1's RMSProp
     assert max(v.abs().max().item() for k, v in tensors.items() if k.startswith("D.")) <= 0.01 + 1e-8
+
+
+def test_a_run_from_before_rmsprop_resumes_with_pytorchs_rmsprop_exactly(cli_runner, tmp_path):
+    """A config.json without ``rmsprop`` is an older run's, which trained with torch.optim.RMSprop."""
+    args = ["train-toy", "--preset", "tiny", "--loss", "wgan", "--rmsprop", "torch", "--checkpoint-every", "2"]
+    whole, half = tmp_path / "whole", tmp_path / "half"
+    assert cli_runner.invoke(cli, [*args, "--iters", "4", "--out", str(whole)]).exit_code == 0
+    assert cli_runner.invoke(cli, [*args, "--iters", "2", "--out", str(half)]).exit_code == 0
+    doc = json.loads((half / "config.json").read_text())
+    del doc["config"]["rmsprop"]
+    (half / "config.json").write_text(json.dumps(doc))
+    r = cli_runner.invoke(cli, ["train-toy", "--resume", str(half), "--iters", "4"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert json.loads((half / "config.json").read_text())["config"]["rmsprop"] == "torch"
+    a, _ = load_checkpoint(whole / "checkpoints" / "checkpoint_00000004.safetensors")
+    b, meta = load_checkpoint(half / "checkpoints" / "checkpoint_00000004.safetensors")
+    assert "alpha" in meta["optim"]["D"]["param_groups"][0]  # torch.optim.RMSprop's
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_tensorboard_logs_every_record(cli_runner, tmp_path):

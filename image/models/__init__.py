@@ -26,35 +26,13 @@ from __future__ import annotations
 
 from torch import nn
 
-from image.catalog import CONDITIONAL_MODELS, CRITIC_NORMS, MODELS, PENALTY_LOSSES, RESOLUTION  # noqa: F401
+from image.catalog import (CONDITIONAL_MODELS, CRITIC_NORMS, MODELS, PENALTY_LOSSES, RESOLUTION,  # noqa: F401
+                           reference_critic_norm)
 from image.models.dcgan import (CifarDCGANCritic, CifarDCGANGenerator, DCGAN64Critic, DCGAN64Generator,
                                 MnistCritic, MnistGenerator)
 from image.models.pggan import PGGANCritic, PGGANGenerator
 from image.models.resnet import CifarResNetCritic, CifarResNetGenerator, GoodCritic, GoodGenerator
 from image.models.resnet101 import ResNet101Critic, ResNet101Generator
-
-
-def reference_critic_norm(model: str, loss: str) -> str:
-    """The critic normalisation the reference code uses for ``model`` trained with ``loss``
-    ('none', 'batch' or 'layer'; see the module docstring's table).
-
-    gan_cifar.py adds batch norm after the critic's 2nd and 3rd convolutions ``if MODE != 'wgan-gp'``;
-    gan_mnist.py ``if MODE == 'wgan'`` only (its dcgan mode has none); gan_64x64.py's ``Normalize``
-    is layer norm in a critic when ``MODE == 'wgan-gp'`` and batch norm otherwise;
-    gan_cifar_resnet.py (WGAN-GP only) has NORMALIZATION_D = False.
-    """
-    if model not in MODELS:
-        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
-    penalty = loss in PENALTY_LOSSES
-    if model == "cifar-dcgan":
-        return "none" if penalty else "batch"
-    if model == "mnist":
-        return "batch" if loss == "wgan" else "none"
-    if model == "cifar-resnet":
-        return "none"
-    if model == "wgangp128-gn":
-        return "layer"
-    return "layer" if penalty else "batch"  # resnet64, dcgan64, resnet101, resnet128
 
 
 def build_models(model: str, *, dim: int, z_dim: int = 128, channels: int = 3, n_classes: int = 0,

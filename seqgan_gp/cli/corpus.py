@@ -11,7 +11,7 @@ from rich.table import Table
 from seqgan_gp.cli.options import console, user_errors
 from seqgan_gp.errors import UserError
 from seqgan_gp.config import with_overrides
-from seqgan_gp.text.config import PRESETS, TOKENIZERS, preset
+from seqgan_gp.text.config import PRESETS, TOKENIZER_HELP, TOKENIZERS, preset
 
 
 def summary_table(corpus: str, data, seconds_open: float) -> Table:
@@ -47,7 +47,7 @@ def summary_table(corpus: str, data, seconds_open: float) -> Table:
 @click.option("--data-dir", type=click.Path(path_type=str), default=None,
               help="billion_word: folder holding training-monolingual.tokenized.shuffled/.")
 @click.option("--text-column", default=None, help="Column holding the text (datasets corpora).")
-@click.option("--tokenizer", type=click.Choice(TOKENIZERS), default=None, help="char, word or sentencepiece [preset: char].")
+@click.option("--tokenizer", type=click.Choice(TOKENIZERS), default=None, help=TOKENIZER_HELP)
 @click.option("--sp-model-type", type=click.Choice(["unigram", "bpe"]), default=None, help="sentencepiece model [preset: unigram].")
 @click.option("--vocab-size", type=int, help="Most ids in the vocabulary, unknown and pad included (paper: 2048).")
 @click.option("--seq-len", type=int, help="Tokens a row (paper: 32).")

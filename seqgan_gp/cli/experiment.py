@@ -51,11 +51,11 @@ def _summary(name: str, results: dict) -> Table:
                    "[default: 0.1, 0.01, 0.001; weight-histograms: 0.01].")
 @click.option("--depth", type=int, help="Hidden ReLU layers of the critic [default: 3; gradient-norms: 12].")
 @click.option("--dim", type=int, help="Width of the hidden layers [default: 128; gradient-norms: 512 (paper toy: 512)].")
-@click.option("--steps", type=int, help="Critic steps per critic [default: 500; gradient-norms: 60].")
+@click.option("--steps", type=int, help="Critic steps per critic [default: 500; gradient-norms: 120].")
 @click.option("--lr-gp", type=float, help="Adam learning rate of penalised critics [default: 1e-3].")
 @click.option("--lr-clip", type=float, help="RMSProp learning rate of clipped critics [default: 5e-4].")
 @click.option("--eval-points", type=int, help="Real and fixed-generator points for the numbers [default: 1000].")
-@hyperparameter_options(only=("--batch-size", "--lambda-gp", "--seed"), help={
+@hyperparameter_options(only=("--batch-size", "--lambda-gp", "--rmsprop", "--seed"), help={
     "--batch-size": "Real points per critic step [default: 256; gradient-norms: 64].",
     "--lambda-gp": "Penalty weight λ [default: 0.1, the toy script's].",
     "--seed": "Seeds the critics, the data and the noise [default: 0]."})

@@ -82,6 +82,10 @@ HYPERPARAMETERS = {  # flag -> click.option keywords: the flags of seqgan_gp.con
                    "1 step)."),
     "--lambda-gp": dict(type=float, help="Gradient penalty weight λ (paper: 10)."),
     "--clip": dict(type=float, help="Weight clipping bound c for --loss wgan (paper: 0.01)."),
+    "--rmsprop": dict(type=click.Choice(["tf", "torch"]),
+                      help="RMSProp of --loss wgan and lsgan: tf (TensorFlow 1's RMSPropOptimizer, the paper's: mean "
+                           "square starts at 1, ε inside the root) or torch (torch.optim.RMSprop: starts at 0, so "
+                           "its first steps are about 3x larger) [tf]."),
     "--lr": dict(type=float, help="Adam learning rate for both networks (paper text: 1e-4)."),
     "--betas": dict(type=Betas(), help="Adam betas as B1,B2 (paper text: 0.5,0.9)."),
     "--lr-decay/--no-lr-decay": dict(default=None, help="Decay the learning rate linearly to 0 at --iters "

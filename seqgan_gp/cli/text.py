@@ -9,13 +9,13 @@ import click
 from seqgan_gp.cli.options import (console, data_parallel, device_option, exit_if_stopped, hyperparameter_options,
                                    program, training_options, user_errors)
 from seqgan_gp.cli.presets import chosen_preset, preset_help
-from seqgan_gp.text.config import PRESETS, preset
+from seqgan_gp.text.config import PRESETS, TOKENIZER_HELP, TOKENIZERS, preset
 
 
 @click.command("train-text")
 @click.option("--preset", "preset_name", default=None, type=click.Choice(sorted(PRESETS)),
-              help=preset_help("text", "Base hyperparameters: paper (gan_language.py), demo (minutes on a CPU), "
-                                       "tiny (tests)."))
+              help=preset_help("text", "Base hyperparameters: paper (gan_language.py; on --corpus billion_word with "
+                                       "the reference's byte characters), demo (minutes on a CPU), tiny (tests)."))
 @click.option("--corpus", default=None,
               help="embedded (generated English-like grammar, no download), billion_word (with --data-dir), "
                    "PATH to a .txt (one sentence a line), .jsonl, .csv or .parquet file, a folder of them or a "
@@ -25,9 +25,7 @@ from seqgan_gp.text.config import PRESETS, preset
 @click.option("--text-column", default=None,
               help="Column holding the text in .jsonl/.csv/.parquet/datasets corpora [default: 'text' or the only text column].")
 @click.option("--max-examples", type=int, help="Sentences read from the corpus (paper: 10000000).")
-@click.option("--tokenizer", type=click.Choice(["char", "word", "sentencepiece"]), default=None,
-              help="char (the paper's: most frequent characters), word (most frequent words) or sentencepiece "
-                   "(trained on the corpus with --vocab-size) [preset: char].")
+@click.option("--tokenizer", type=click.Choice(TOKENIZERS), default=None, help=TOKENIZER_HELP)
 @click.option("--vocab-size", type=int, help="Most ids in the vocabulary, unknown and pad included (paper: 2048 characters).")
 @click.option("--sp-model-type", type=click.Choice(["unigram", "bpe"]), default=None,
               help="sentencepiece model [preset: unigram].")
@@ -54,7 +52,7 @@ def train_text_cmd(preset_name, device, cache_dir, run, **overrides):
     \b
     Examples:
       python cli.py train-text --preset demo                                     # minutes on a CPU
-      python cli.py train-text --corpus billion_word --data-dir ~/data/1-billion-word   # the paper's run, on a GPU
+      python cli.py train-text --corpus billion_word --data-dir ~/data/1-billion-word   # the paper's run (bytes), on a GPU
       python cli.py train-text --corpus sentences.txt --preset demo --iters 5000
       python cli.py train-text --preset demo --tokenizer word
       python cli.py train-text --corpus hf:wikitext:wikitext-2-raw-v1 --tokenizer sentencepiece --vocab-size 4000

@@ -2,7 +2,10 @@
 
 Paper defaults are gan_language.py's (SPEC.md): batch 64, sequence length 32, DIM 512, 5 residual
 blocks, 10 critic iterations, λ = 10, Adam 1e-4 with betas (0.5, 0.9), 200,000 generator
-iterations, the first 10M sentences, a character vocabulary of at most 2048 ids.
+iterations, the first 10M sentences, a character vocabulary of at most 2048 ids. The reference ran
+under Python 2, where a line's characters were its UTF-8 bytes: on ``billion_word`` the tokenizer
+is therefore ``byte`` (at most 257 ids, the 32-position window counts bytes), elsewhere ``char``
+(code points) unless ``--tokenizer`` says otherwise.
 """
 
 from __future__ import annotations
@@ -15,7 +18,11 @@ from seqgan_gp.configfile import check_at_least_one
 from seqgan_gp.errors import UserError
 
 KIND = "text"  # config.json's and checkpoints' kind; trained by train-text
-TOKENIZERS = ("char", "word", "sentencepiece")
+TOKENIZERS = ("char", "byte", "word", "sentencepiece")
+TOKENIZER_HELP = ("char (code points, most frequent first), byte (UTF-8 bytes as characters: the paper's code as it ran "
+                  "under Python 2, at most 257 ids, the window counts bytes), word (most frequent words) or "
+                  "sentencepiece (trained on the corpus with --vocab-size) [default: byte on billion_word, as the "
+                  "paper; char on every other corpus].")
 MAX_VOCAB = 55_108  # largest V with V**4 < 2**63 (n-gram codes of JS-4)
 
 
@@ -27,7 +34,7 @@ class TextConfig(GANConfig):
     corpus: str = "embedded"  # embedded | billion_word | PATH (.txt/.jsonl/.csv/.parquet, folder) | hf:NAME[:CONFIG][:SPLIT]
     data_dir: Optional[str] = None  # billion_word: folder holding training-monolingual.tokenized.shuffled/
     text_column: Optional[str] = None  # datasets: column holding the text (default "text" or the only text column)
-    tokenizer: str = "char"  # char (the paper's) | word | sentencepiece
+    tokenizer: Optional[str] = None  # char | byte | word | sentencepiece (None: byte on billion_word, else char)
     sp_model_type: str = "unigram"  # sentencepiece: unigram | bpe
     long_lines: str = "cut"  # cut lines longer than seq_len tokens (the paper's) | drop them
     min_tokens: int = 0  # drop lines with fewer tokens (paper: 0, every line kept)
@@ -45,6 +52,8 @@ class TextConfig(GANConfig):
 
     def __post_init__(self):
         super().__post_init__()
+        if self.tokenizer is None:  # resolved here, so config.json records the tokenizer trained with
+            object.__setattr__(self, "tokenizer", default_tokenizer(self.corpus))
         check_at_least_one(self, ["dim", "blocks", "kernel", "z_dim", "max_examples", "embedded_size", "eval_samples"])
         if self.seq_len < 2:
             raise UserError(f"--seq-len {self.seq_len}: must be at least 2 (a sentence needs two positions); "
@@ -68,9 +77,24 @@ class TextConfig(GANConfig):
             raise UserError(f"--vocab-size {self.vocab_size}: at most {MAX_VOCAB} (JS-4 codes a 4-gram of ids "
                             f"as one 64-bit integer, V^4 < 2^63); pass a smaller --vocab-size")
 
+    def implied(self, given: dict) -> dict:
+        """A loss's paper optimizer (seqgan_gp.config.GANConfig.implied) and, for another corpus, its
+        default tokenizer (:func:`default_tokenizer`)."""
+        implied = super().implied(given)
+        if given.get("corpus", self.corpus) != self.corpus:
+            implied["tokenizer"] = None  # __post_init__ resolves it
+        return implied
+
+
+def default_tokenizer(corpus: str) -> str:
+    """``byte`` on billion_word (the reference's Python 2 ``tuple(line)`` split lines into UTF-8 bytes),
+    ``char`` (code points) on every other corpus."""
+    return "byte" if corpus == "billion_word" else "char"
+
 
 PRESETS: dict[str, TextConfig] = {
-    # The paper's language model on One Billion Word, every hyperparameter as gan_language.py.
+    # The paper's language model on One Billion Word, every hyperparameter as gan_language.py; on
+    # billion_word its characters are UTF-8 bytes, as the reference's (--tokenizer byte).
     "paper": TextConfig(),
     # Small enough to train on 2 CPU cores in a few minutes on the embedded corpus.
     "demo": TextConfig(iters=2000, batch_size=32, dim=64, blocks=2, critic_iters=5, lr=1e-3,

@@ -201,22 +201,29 @@ def first_difference(saved: dict, current: dict) -> str:
     """Where two tokenizer documents of the same size differ, e.g. "(id 2 is 'a' there, 'e' now)"."""
     if not isinstance(saved, dict):
         return f"(a JSON {type(saved).__name__} there)"
-    for key in ("chars", "words"):
+    for key in ("chars", "words", "bytes"):
         a, b = (d.get(key) if isinstance(d.get(key), list) else [] for d in (saved, current))
         diff = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
         if diff:
-            return f"({len(diff)} tokens moved; list position {diff[0]} is {a[diff[0]]!r} there, {b[diff[0]]!r} now)"
+            def show(v):  # bytes are ints in the document
+                return f"byte 0x{v:02x}" if key == "bytes" and isinstance(v, int) and 0 <= v < 256 else repr(v)
+            return (f"({len(diff)} tokens moved; list position {diff[0]} is {show(a[diff[0]])} there, "
+                    f"{show(b[diff[0]])} now)")
     keys = sorted(str(k) for k in set(saved) | set(current) if saved.get(k) != current.get(k))
     return f"(differs in {', '.join(keys)})"
+
+
+# ids of each tokenizer document: its list of tokens plus the unknown id (and the word tokenizer's pad)
+_SIZE = {"char": ("chars", 1), "byte": ("bytes", 1), "word": ("words", 2)}
 
 
 def describe_tokenizer(doc: dict) -> str:
     if not isinstance(doc, dict):
         return f"tokenizer (a JSON {type(doc).__name__}, not a tokenizer document)"
     kind = doc.get("kind")
-    extra = {"char": ("chars", 1), "word": ("words", 2)}
-    if kind not in extra:
+    if kind not in _SIZE:
         return f"{kind} tokenizer"
-    key, special = extra[kind]
-    n = len(doc[key]) + special if isinstance(doc.get(key), list) else "?"
+    key, extra = _SIZE[kind]
+    tokens = doc.get(key)
+    n = len(tokens) + extra if isinstance(tokens, list) else "?"
     return f"{kind} tokenizer ({n} ids, seq_len {doc.get('seq_len')})"

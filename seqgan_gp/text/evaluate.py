@@ -1,5 +1,10 @@
 """``evaluate`` of a text checkpoint: the metrics of seqgan_gp.text.metrics for ``n`` argmax samples,
-as the evaluation document (the command line renders it as a table and writes it to eval/eval_<iteration>.json)."""
+as the evaluation document (the command line renders it as a table and writes it to eval/eval_<iteration>.json).
+
+By default ``n`` is the paper's protocol, 640 samples (gan_language.py scores JS-1..4 of 10 batches of
+64 every 100 iterations); BLEU and the other metrics use the same samples. Every metric's name
+carries ``n`` (``js4_640``).
+"""
 
 from __future__ import annotations
 
@@ -21,12 +26,14 @@ from seqgan_gp.text.metrics import BLEU_PROTOCOL, TextMetrics
 from seqgan_gp.text.sampling import BATCH, generate_ids
 
 EVAL_PACKAGES = ("seqgan_gp", "numpy", "torch", "sentencepiece", "datasets", "nltk")  # nltk: what the BLEU tests compare with
+PAPER_SAMPLES = 640  # gan_language.py: JS-n of 10 x 64 argmax samples
 
 
-def evaluate_text(target: Path, *, n: int, seed: int, device: torch.device, console: Console,
+def evaluate_text(target: Path, *, n: Optional[int] = None, seed: int, device: torch.device, console: Console,
                   cache_dir: Optional[Path] = None, show_progress: bool = True, corpus: Optional[str] = None,
                   data_dir: Optional[str] = None, progress: Optional[Callable[[int], None]] = None) -> dict:
-    """Metrics of ``n`` argmax samples of a text checkpoint; returns the evaluation document (eval_<iteration>.json).
+    """Metrics of ``n`` argmax samples (None: the paper's 640) of a text checkpoint; returns the
+    evaluation document (eval_<iteration>.json).
 
     The training corpus is the encoding the checkpoint records, from the cache; else the corpus
     the user names (``corpus``, ``data_dir``: the command's --corpus and --data-dir), else, for the
@@ -34,8 +41,11 @@ def evaluate_text(target: Path, *, n: int, seed: int, device: torch.device, cons
     (it could name any file, or the network): the metrics that need it are left out, with a note
     saying what to pass. ``progress(done)`` hears after every batch of samples.
     """
+    protocol = "the paper's: JS-n of 640 argmax samples (gan_language.py)" if n is None else f"-n {n}"
+    n = PAPER_SAMPLES if n is None else n
     if n < 2:
-        raise UserError(f"-n {n}: self-BLEU needs at least 2 samples; pass -n 2 or more (the benchmark uses 6400)")
+        raise UserError(f"-n {n}: self-BLEU needs at least 2 samples; pass -n 2 or more (the paper's protocol: "
+                        f"{PAPER_SAMPLES}, the default)")
     check_seed(seed)
     path = resolve_checkpoint(Path(target))
     G, tok, cfg, meta = load_generator(path, device)
@@ -62,7 +72,8 @@ def evaluate_text(target: Path, *, n: int, seed: int, device: torch.device, cons
     values = metrics(ids)
     doc = {
         "kind": "text", "checkpoint": str(path), "iteration": meta.get("iteration"), "corpus": cfg.corpus,
-        "tokenizer": tok.kind, "samples": n, "seed": seed, "decoding": "argmax (the paper's)",
+        "tokenizer": tok.kind, "samples": n, "counts": {"samples": n}, "protocol": protocol, "seed": seed,
+        "decoding": "argmax (the paper's)",
         "references": {"source": metrics.ref_source, "sentences": metrics.n_references},
         "metrics": values, "bleu_protocol": BLEU_PROTOCOL,
         "js_protocol": "paper's NgramLanguageModel.js_with over token n-grams (padding counts), samples vs all "

@@ -1,6 +1,7 @@
 """Text metrics of a generator: what training logs every ``--eval-every`` and ``evaluate`` reports.
 
-For argmax samples (the paper's decoding) of a generator:
+For n argmax samples (the paper's decoding) of a generator, each name carrying n
+(seqgan_gp.metrics.counts: ``js4_640`` is JS-4 of 640 samples, the paper's protocol):
 
 * ``js1``..``js4``: Jensen-Shannon divergence of token n-gram distributions, samples vs the whole
   training corpus (the paper's "true" n-gram models; seqgan_gp.metrics.ngram);
@@ -14,13 +15,15 @@ For argmax samples (the paper's decoding) of a generator:
 * embedded grammar corpus only: ``valid``, the share of samples the grammar can produce (a sample
   that fills the sequence may be a cut sentence), and ``nll``, the mean exact negative
   log-likelihood in nats of the valid samples under the grammar (corpora.grammar), next to
-  ``nll_data``, the same for the validation sentences encoded as training data is.
+  ``nll_data``, the same for the validation sentences encoded as training data is (no count: it is
+  not of samples).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import re
 import time
 from typing import Optional
 
@@ -30,6 +33,7 @@ from rich.console import Console
 from corpora import grammar
 from corpora.cache import EncodedCorpus
 from seqgan_gp.metrics.bleu import bleu, distinct_n, self_bleu
+from seqgan_gp.metrics.counts import base_name, count_of, with_count
 from seqgan_gp.metrics.ngram import NgramCounts, js_n
 from seqgan_gp.text.data import HELDOUT_MAX
 from seqgan_gp.text.sampling import generate_ids
@@ -84,7 +88,13 @@ class TextMetrics:
         return float(ok.mean()), (float(-logp[ok].mean()) if ok.any() else None)
 
     def __call__(self, ids: np.ndarray) -> dict:
+        """The metrics of the sample rows ``ids``, each named with their number (``js4_640``)."""
         ids = np.asarray(ids)
+        n = len(ids)
+        raw = self._raw(ids)
+        return {k if k == "nll_data" else with_count(k, n): v for k, v in raw.items()}
+
+    def _raw(self, ids: np.ndarray) -> dict:
         out: dict = {}
         if self.ngrams is not None:
             out.update(js_n(ids, self.ngrams, self.tok.vocab_size))
@@ -151,7 +161,8 @@ class TextEvaluator:
 
 
 def describe(name: str) -> str:
-    for prefix in ("self_bleu", "bleu", "distinct", "js"):
-        if name.startswith(prefix) and name[len(prefix):].isdigit():
-            return DESCRIPTIONS[prefix].format(n=name[len(prefix):])
-    return DESCRIPTIONS.get(name, "")
+    """What a metric of :class:`TextMetrics` means, for the evaluate table."""
+    base, count = base_name(name), count_of(name)
+    order = re.fullmatch(r"(self_bleu|bleu|distinct|js)(\d)", base)
+    text = DESCRIPTIONS[order[1]].format(n=order[2]) if order else DESCRIPTIONS.get(base, "")
+    return f"{text}, {count} samples" if text and count else text
