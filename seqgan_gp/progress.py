@@ -23,6 +23,7 @@ from typing import Optional
 from rich.console import Console
 from rich.markup import escape
 
+from seqgan_gp.metrics.counts import base_name
 from seqgan_gp.runlog import log_only
 
 PLAIN_EVERY_S = 30.0  # seconds between plain progress lines, at most one per metrics record
@@ -36,6 +37,7 @@ LOSSES = (("critic_loss", "D"), ("wasserstein", "W"), ("penalty", "GP"), ("gen_l
 METRICS = (("js4", "JS-4", "{:.3f}"), ("valid", "valid", "{:.1%}"), ("bleu4", "BLEU-4", "{:.3f}"),
            ("swd_avg", "SWD", "{:.2f}"), ("ms_ssim", "MS-SSIM", "{:.3f}"), ("is", "IS", "{:.2f}"), ("fid", "FID", "{:.1f}"),
            ("w1", "W1", "{:.3f}"), ("modes", "modes", "{}"))  # each kind's headline evaluation figures, as shown
+HEADLINE = {key for key, _, _ in METRICS}  # by their names without a sample count (seqgan_gp.metrics.counts)
 
 
 def clock(seconds: float) -> str:
@@ -148,9 +150,10 @@ class TrainingProgress:
                                f"{escape(advice)}, or train on a GPU (--device cuda)", soft_wrap=True)
 
     def update(self, record: dict) -> None:
-        for key, _, _ in METRICS:
-            if key in record:
-                self.latest[key] = record[key]
+        for key, value in record.items():  # js4_640 and an older run's js4 are both JS-4
+            base = base_name(key)
+            if base in HEADLINE:
+                self.latest[base] = value
         self.last_record = record
         if self.bar is not None:
             speed = f"{record['it_per_s']:.2f} it/s" if "it_per_s" in record else ""

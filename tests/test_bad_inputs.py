@@ -679,11 +679,11 @@ CASES.update({
                             fifo("pipe")),
     "evaluate-out-a-folder": Case(["evaluate", "{text}", "--out", "{tmp}", "-n", "4"],
                                   r"--out \S+: a folder, and a file is written here; give a file name, e\.g\. --out "
-                                  r"\S+/metrics\.json"),
+                                  r"\S+/eval\.json"),
     "evaluate-out-read-only": Case(["evaluate", "{image}", "--out", "{tmp}/ro/m.json", "-n", "4"],
                                    r"--out \S+/ro/m\.json: the folder \S+/ro is not writable; fix its permissions or "
                                    r"choose another --out", mkdirs("ro"), patch=read_only("ro")),
-    "evaluate-out-empty": Case(["evaluate", "{text}", "--out", ""], r"--out '': empty; give a name, e\.g\. --out metrics\.json"),
+    "evaluate-out-empty": Case(["evaluate", "{text}", "--out", ""], r"--out '': empty; give a name, e\.g\. --out eval\.json"),
     "plot-out-is-a-file": Case(["plot", "{toy}", "--out", "{tmp}/f"],
                                r"--out \S+/f: exists and is not a folder; choose another --out", write("f", b"x")),
     "experiment-out-empty": Case(["experiment", "weight-histograms", "--out", ""], r"--out '': empty; give a name"),

@@ -73,7 +73,7 @@ def test_a_byte_run_on_a_non_ascii_file_trains_samples_and_evaluates(cli_runner,
 
     e = invoke(cli_runner, "evaluate", run, "--cache-dir", cache)
     assert e.exit_code == 0, e.output
-    metrics = json.loads((run / "metrics.json").read_text())
+    metrics = json.loads(next((run / "eval").glob("eval_*.json")).read_text())
     assert metrics["tokenizer"] == "byte" and metrics["samples"] == 640
     assert 0 <= metrics["metrics"]["js4_640"] <= 1 + 1e-12 and 0 <= metrics["metrics"]["bleu2_640"] <= 1  # bits
 

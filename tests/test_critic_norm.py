@@ -64,7 +64,8 @@ def test_a_dcgan_mode_critic_has_batch_norm_and_scores_real_and_fake_in_separate
     critic_forward, generator_forward = CifarDCGANCritic.forward, CifarDCGANGenerator.forward
 
     def critic_spy(self, x):
-        calls.append(x.detach().clone())
+        if x.device.type != "meta":  # the memory estimate's pass on shapes alone
+            calls.append(x.detach().clone())
         return critic_forward(self, x)
 
     def generator_spy(self, z, labels=None):

@@ -92,7 +92,7 @@ def test_evaluate_defaults_to_the_published_protocols(cli_runner, tmp_path, monk
     torch.jit.save(torch.jit.script(_StandIn()), str(weights))
     r = cli_runner.invoke(cli, ["evaluate", str(run), "--inception-weights", str(weights)], catch_exceptions=False)
     assert r.exit_code == 0, r.output
-    doc = json.loads((run / "metrics.json").read_text())
+    doc = json.loads(next((run / "eval").glob("eval_*.json")).read_text())
     assert doc["counts"] == {"swd": 48, "ms_ssim": 20, "inception": 30} and doc["samples"] == 48
     assert doc["protocol"].startswith("published")
     assert set(doc["metrics"]) == {"swd48_32", "swd48_16", "swd48_avg", "ms_ssim20", "is30", "is30_std", "fid30"}
@@ -109,7 +109,7 @@ def test_text_evaluate_defaults_to_the_papers_640_samples(cli_runner, tmp_path):
     assert {"js4_64", "bleu2_64", "valid64", "nll_data"} <= set(training)  # --eval-samples 64 (tiny)
     r = cli_runner.invoke(cli, ["evaluate", str(run), "--cache-dir", str(tmp_path / "c")], catch_exceptions=False)
     assert r.exit_code == 0, r.output
-    doc = json.loads((run / "metrics.json").read_text())
+    doc = json.loads(next((run / "eval").glob("eval_*.json")).read_text())
     assert doc["samples"] == 640 and doc["protocol"].startswith("the paper's")
     names = set(doc["metrics"])
     assert {f"js{k}_640" for k in range(1, 5)} <= names and {"bleu2_640", "self_bleu5_640", "distinct1_640",

@@ -109,7 +109,7 @@ def test_fashion_mnist_idx_files_with_the_mnist_and_cifar_models(cli_runner, tmp
                "--model", "mnist", "--iters", 2, "--out", tmp_path / "m")
     assert r.exit_code == 0, r.output
     with Image.open(tmp_path / "m" / "samples" / "samples_00000002.png") as im:
-        assert im.mode == "L" and im.size == (4 * 28, 4 * 28)
+        assert im.mode == "L" and im.size == (5 * 4 * 28, 5 * 4 * 28)  # a 4x4 grid of 28 px, enlarged 5x to >= 512 px
     assert "swd16_28" in (tmp_path / "m" / "metrics.jsonl").read_text()
     r = invoke(cli_runner, "train-image", *TINY, "--dataset", "fashion-mnist", "--data-dir", tmp_path / "fm",
                "--model", "cifar-dcgan", "--iters", 1, "--eval-every", 0, "--out", tmp_path / "c")

@@ -72,8 +72,8 @@ def test_an_error_that_ends_a_run_is_in_its_log_but_a_refused_resume_changes_not
     assert r.exit_code == 0, r.output
     before = (run / "log.txt").read_bytes()
     corpus.write_text("another corpus altogether\n" * 64, encoding="utf-8")
-    r = CliRunner().invoke(cli, ["train-text", "--resume", str(run), "--iters", "4", *args])
-    assert r.exit_code == 2 and "has changed" in r.output
+    r = CliRunner().invoke(cli, ["train-text", "--resume", str(run), "--iters", "4", "--corpus", str(corpus), *args])
+    assert r.exit_code == 2 and "has changed" in r.output, r.output
     assert (run / "log.txt").read_bytes() == before  # refused before it started: the log is untouched
 
     def full_disk(path, *a, **k):

@@ -106,7 +106,7 @@ def test_checkpointed_state_resumes_exactly(tmp_path):
         step(net, opt)
     tensors, meta = optimizer_to_flat("opt_D", opt)
     assert sorted(k.rsplit(".", 1)[1] for k in tensors) == ["square_avg"] * 4
-    save_checkpoint(tmp_path / "c.safetensors", tensors, {"optim": meta})
+    save_checkpoint(tmp_path / "c.safetensors", tensors, {"optim": meta, "iteration": 3})
     tensors, meta = load_checkpoint(tmp_path / "c.safetensors")
     meta = meta["optim"]
     twin = nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 1))
