@@ -89,12 +89,12 @@ def describe(name: str) -> str:
 
 
 def evaluate_image(target: Path, *, n: int, seed: int, device: torch.device, console: Console,
-                   inception_weights: Optional[str] = None) -> dict:
+                   inception_weights: Optional[str] = None, ema: bool = True) -> dict:
     """Metrics of ``n`` samples of an image checkpoint; returns the metrics.json document."""
     if n < 2:
         raise UserError(f"-n {n}: MS-SSIM needs at least one pair of samples; pass -n 2 or more")
     path = resolve_checkpoint(Path(target))
-    G, cfg, meta = load_image_generator(path, device)
+    G, cfg, meta = load_image_generator(path, device, ema=ema)
     notes = []
     try:
         source = open_source(cfg.dataset, cfg.data_dir, max_examples=cfg.max_examples, embedded_size=cfg.embedded_size)
@@ -112,7 +112,8 @@ def evaluate_image(target: Path, *, n: int, seed: int, device: torch.device, con
     res = swd_resolutions(cfg.resolution)
     return {
         "kind": "image", "checkpoint": str(path), "iteration": meta.get("iteration"), "model": cfg.model,
-        "dataset": cfg.dataset, "conditional": cfg.conditional, "samples": n, "seed": seed, "metrics": values,
+        "dataset": cfg.dataset, "conditional": cfg.conditional, "samples": n, "seed": seed, "weights": meta["weights"],
+        "metrics": values,
         "swd_protocol": (f"{n} generated vs {n} real images at {cfg.resolution} px, Laplacian levels {res} "
                          f"(binomial 5x5 blur, zero padding, nearest upsampling as mmgeneration), {PER_IMAGE} "
                          f"{NHOOD}x{NHOOD} neighbourhoods per image and level, descriptors normalised per set and "

@@ -11,8 +11,9 @@ from image.config import KIND, ImageConfig
 from image.data import to_unit_range
 from image.grid import save_grid
 from image.models import build_models
-from seqgan_gp.checkpoint import load_checkpoint, module_from_flat
+from seqgan_gp.checkpoint import load_checkpoint
 from seqgan_gp.configfile import config_from_dict
+from seqgan_gp.ema import load_generator_weights
 from seqgan_gp.errors import UserError
 from seqgan_gp.rundir import resolve_checkpoint
 
@@ -46,8 +47,9 @@ def grid_labels(cfg: ImageConfig, n_classes: int, n: int) -> Optional[torch.Tens
     return torch.arange(n) % n_classes if cfg.conditional else None
 
 
-def load_image_generator(target: Path, device: torch.device):
-    """(G, cfg, meta) of a run directory (its newest checkpoint) or an image checkpoint file."""
+def load_image_generator(target: Path, device: torch.device, *, ema: bool = True):
+    """(G, cfg, meta) of a run directory (its newest checkpoint) or an image checkpoint file: the average
+    of G's weights when the run kept one (--ema-decay) and ``ema``, else G; ``meta["weights"]`` says which."""
     path = resolve_checkpoint(Path(target))
     tensors, meta = load_checkpoint(path, kind=KIND)
     try:
@@ -56,12 +58,12 @@ def load_image_generator(target: Path, device: torch.device):
     except (KeyError, ValueError, TypeError) as exc:
         raise UserError(f"{path}: checkpoint metadata lacks a usable image config ({exc})") from None
     G, _ = build_networks(cfg, n_classes, device)
-    module_from_flat("G", G, tensors, path)
-    return G, cfg, meta
+    weights = load_generator_weights(G, tensors, path, ema=ema)
+    return G, cfg, {**meta, "weights": weights}
 
 
 def sample_image(target: Path, *, n: int, seed: int, device: torch.device, out: Optional[Path] = None,
-                 classes: Optional[list[int]] = None) -> tuple[Path, int]:
+                 classes: Optional[list[int]] = None, ema: bool = True) -> tuple[Path, int]:
     """Write a PNG grid of samples; returns (path, rows).
 
     Unconditional: ``n`` images in the paper's grid layout. Conditional: one row per class (all
@@ -70,7 +72,7 @@ def sample_image(target: Path, *, n: int, seed: int, device: torch.device, out: 
     if n < 1:
         raise UserError(f"-n {n}: ask for at least one sample")
     path = resolve_checkpoint(Path(target))
-    G, cfg, meta = load_image_generator(path, device)
+    G, cfg, meta = load_image_generator(path, device, ema=ema)
     n_classes = int(meta["data"]["classes"])
     if classes and not cfg.conditional:
         raise UserError(f"--classes: {path} is an unconditional model; it cannot be asked for classes")
