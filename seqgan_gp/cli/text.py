@@ -11,32 +11,44 @@ from seqgan_gp.cli.options import (console, data_parallel, device_option, exit_i
 from seqgan_gp.text.config import PRESETS, preset
 
 
+def corpus_options(f):
+    """The corpus, tokenizer and cache options of every command that trains on text (train-text, train-lm)."""
+    options = [
+        click.option("--corpus", default=None,
+                     help="embedded (generated English-like grammar, no download), billion_word (with --data-dir), "
+                          "PATH to a .txt (one sentence a line), .jsonl, .csv or .parquet file, a folder of them or "
+                          "a save_to_disk dataset, or hf:NAME[:CONFIG][:SPLIT] (Hugging Face Hub) [preset: embedded]."),
+        click.option("--data-dir", type=click.Path(path_type=str), default=None,
+                     help="billion_word: folder holding training-monolingual.tokenized.shuffled/."),
+        click.option("--text-column", default=None,
+                     help="Column holding the text in .jsonl/.csv/.parquet/datasets corpora [default: 'text' or the "
+                          "only text column]."),
+        click.option("--max-examples", type=int, help="Sentences read from the corpus (paper: 10000000)."),
+        click.option("--tokenizer", type=click.Choice(["char", "word", "sentencepiece"]), default=None,
+                     help="char (the paper's: most frequent characters), word (most frequent words) or "
+                          "sentencepiece (trained on the corpus with --vocab-size) [preset: char]."),
+        click.option("--vocab-size", type=int,
+                     help="Most ids in the vocabulary, unknown and pad included (paper: 2048 characters)."),
+        click.option("--sp-model-type", type=click.Choice(["unigram", "bpe"]), default=None,
+                     help="sentencepiece model [preset: unigram]."),
+        click.option("--seq-len", type=int, help="Tokens per sentence after truncation/padding (paper: 32 characters)."),
+        click.option("--long-lines", type=click.Choice(["cut", "drop"]), default=None,
+                     help="Lines longer than --seq-len tokens: cut (the paper's) or drop [preset: cut]."),
+        click.option("--min-tokens", type=int, help="Drop lines with fewer tokens (paper: 0)."),
+        click.option("--cache-dir", type=click.Path(path_type=str), default=None,
+                     help="Where encoded corpora are cached [default: $SEQGAN_GP_CACHE, else "
+                          "$XDG_CACHE_HOME/seqgan_gp, else ~/.cache/seqgan_gp]."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
 @click.command("train-text")
 @click.option("--preset", "preset_name", default="paper", show_default=True,
               type=click.Choice(sorted(PRESETS)),
               help="Base hyperparameters: paper (gan_language.py), demo (minutes on a CPU), tiny (tests). Flags override it.")
-@click.option("--corpus", default=None,
-              help="embedded (generated English-like grammar, no download), billion_word (with --data-dir), "
-                   "PATH to a .txt (one sentence a line), .jsonl, .csv or .parquet file, a folder of them or a "
-                   "save_to_disk dataset, or hf:NAME[:CONFIG][:SPLIT] (Hugging Face Hub) [preset: embedded].")
-@click.option("--data-dir", type=click.Path(path_type=str), default=None,
-              help="billion_word: folder holding training-monolingual.tokenized.shuffled/.")
-@click.option("--text-column", default=None,
-              help="Column holding the text in .jsonl/.csv/.parquet/datasets corpora [default: 'text' or the only text column].")
-@click.option("--max-examples", type=int, help="Sentences read from the corpus (paper: 10000000).")
-@click.option("--tokenizer", type=click.Choice(["char", "word", "sentencepiece"]), default=None,
-              help="char (the paper's: most frequent characters), word (most frequent words) or sentencepiece "
-                   "(trained on the corpus with --vocab-size) [preset: char].")
-@click.option("--vocab-size", type=int, help="Most ids in the vocabulary, unknown and pad included (paper: 2048 characters).")
-@click.option("--sp-model-type", type=click.Choice(["unigram", "bpe"]), default=None,
-              help="sentencepiece model [preset: unigram].")
-@click.option("--seq-len", type=int, help="Tokens per sentence after truncation/padding (paper: 32 characters).")
-@click.option("--long-lines", type=click.Choice(["cut", "drop"]), default=None,
-              help="Lines longer than --seq-len tokens: cut (the paper's) or drop [preset: cut].")
-@click.option("--min-tokens", type=int, help="Drop lines with fewer tokens (paper: 0).")
-@click.option("--cache-dir", type=click.Path(path_type=str), default=None,
-              help="Where encoded corpora are cached [default: $SEQGAN_GP_CACHE, else $XDG_CACHE_HOME/seqgan_gp, "
-                   "else ~/.cache/seqgan_gp].")
+@corpus_options
 @click.option("--dim", type=int, help="Channels of the residual blocks (paper: 512).")
 @click.option("--blocks", type=int, help="Residual blocks in generator and critic (paper: 5).")
 @hyperparameter_options(help={"--eval-samples": "Argmax samples per JS-n evaluation (paper: 640)."})
