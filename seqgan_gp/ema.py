@@ -15,10 +15,11 @@ the share d^t (13.5% after 2,000 steps at d = 0.999), which ruins short runs. De
 
 The update is three ``torch._foreach`` calls on the device, with β_t computed there from the
 update counter (a buffer of G_ema, so it travels in checkpoints as ``G_ema.ema_updates``): no host
-synchronisation in the hot loop. Buffers (batch norm statistics of image generators) are copied,
-not averaged: those generators normalise with batch statistics when training and when sampling
-(as the paper's code), so running statistics are never read, and an integer buffer such as
-``num_batches_tracked`` has no average; the copy keeps G_ema a complete snapshot.
+synchronisation in the hot loop. Buffers are copied, not averaged: the image generators' batch
+norm normalises with batch statistics when training and when sampling (as the paper's code) and
+keeps no running statistics at all, so a generator's buffers are never statistics that an average
+would improve, and an integer buffer such as ``num_batches_tracked`` has no average; the copy keeps
+G_ema a complete snapshot of whatever G holds.
 """
 
 from __future__ import annotations

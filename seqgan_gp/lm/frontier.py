@@ -178,8 +178,8 @@ def frontier_table(doc: dict) -> Table:
     table = Table(title=f"quality–diversity frontier: {doc['samples']} samples per point, {doc['corpus']} "
                         f"(BLEU vs {doc['references']['sentences']} {doc['references']['source']} rows; sBLEU: "
                         f"self-BLEU, dist4: distinct 4-grams, g-NLL: grammar NLL of valid samples)")
-    for head in ("run", "T"):
-        table.add_column(head)
+    table.add_column("run", min_width=10)
+    table.add_column("T")
     for _, head in present:
         table.add_column(head, justify="right")
     for label, t, values in frontier_rows(doc):
