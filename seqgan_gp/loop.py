@@ -97,8 +97,10 @@ def train_loop(*, state: TrainState, iteration: Iteration, schedule: TrainConfig
 
     With ``schedule.time_budget`` > 0 the loop adds up the time its steps take on
     ``schedule.budget_clock`` (the process's CPU time, or wall time; periodic work excluded) and
-    the iteration that reaches the budget becomes the last: it is logged (with ``budget_s``, the
-    seconds spent), evaluated, sampled and checkpointed like the last of ``iters``. The clocks are
+    the iteration that reaches the budget becomes the last: it is logged, evaluated, sampled and
+    checkpointed like the last of ``iters``. The last record of a session with a budget holds
+    ``budget_s``, the seconds its steps took on that clock, whichever ended it (a budget larger than
+    the run measures the run's training cost without cutting it). The clocks are
     read without synchronising a device (queued GPU work lands in later steps' time), and the
     learning-rate decay still runs towards ``iters``. Each session (a resume) has its own budget.
     """
@@ -132,8 +134,8 @@ def train_loop(*, state: TrainState, iteration: Iteration, schedule: TrainConfig
             record["sec_per_iter"] = elapsed / done_iters
             record["it_per_s"] = done_iters / elapsed if elapsed > 0 else math.inf
             record["lr"] = state.lr
-        if schedule.time_budget and it == last and it < schedule.iters:
-            record["budget_s"] = spent  # the budget ended the session here
+        if schedule.time_budget and it == last:
+            record["budget_s"] = spent  # the session's last record: the budget's clock in its steps
         if callbacks.evaluate and due(it, schedule.eval_every, last):
             record.update(callbacks.evaluate(it))
         if callbacks.sample and due(it, schedule.sample_every, last):
