@@ -10,7 +10,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, 
 class TrainingProgress:
     """A rich progress bar for the training loop; ``update`` takes the latest logged stats."""
 
-    KEYS = (("critic_loss", "D"), ("wasserstein", "W"), ("penalty", "GP"), ("gen_loss", "G"))
+    KEYS = (("critic_loss", "D"), ("wasserstein", "W"), ("penalty", "GP"), ("gen_loss", "G"), ("train_nll", "NLL"))
 
     def __init__(self, console: Console, total: int, start: int = 0, description: str = "train"):
         self.progress = Progress(

@@ -177,7 +177,7 @@ def _learn(tmp_path):
 def test_train_lm_resume_is_bit_exact(cli_runner, tmp_path):
     """A run killed after its checkpoint at 4 and resumed equals the straight run (learning-rate decay included)."""
     base = ["train-lm", "--preset", "tiny", "--model", "lstm", "--cache-dir", tmp_path / "cache", "--iters", 8,
-            "--checkpoint-every", 4,
+            "--checkpoint-every", 4, "--log-every", 2,
             "--eval-samples", 16, "--eval-rows", 50, "--keep-checkpoints", 0, "--eval-every", 0, "--sample-every", 0]
     r = invoke(cli_runner, *base, "--out", tmp_path / "a")
     assert r.exit_code == 0, r.output

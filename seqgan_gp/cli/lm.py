@@ -6,9 +6,8 @@ from pathlib import Path
 
 import click
 
-from seqgan_gp.cli.options import (console, data_parallel, device_option, exit_if_stopped, hyperparameter_options,
-                                   training_options, user_errors)
-from seqgan_gp.cli.text import corpus_options
+from seqgan_gp.cli.options import device_option, hyperparameter_options, training_options, user_errors
+from seqgan_gp.cli.text import corpus_options, train_on_text
 from seqgan_gp.errors import UserError
 from seqgan_gp.lm.config import PRESETS, preset
 
@@ -56,18 +55,13 @@ def train_lm_cmd(preset_name, device, cache_dir, run, **overrides):
       python cli.py evaluate --temperatures 0.5,0.75,1 runs/00000-text-embedded runs/00001-lm-embedded-conv
     """
     from seqgan_gp.lm.task import LMTask
-    from seqgan_gp.runner import run_task
 
     if run.runtime.cuda_graphs:
         raise UserError("--cuda-graphs: train-lm does not capture its step in a CUDA graph; drop --cuda-graphs "
                         "(--compile works)")
-    con = console()
     task = LMTask(cache_dir=Path(cache_dir) if cache_dir else None)
-    with data_parallel(device) as (dist, dev):
-        done = run_task(task, base=preset(preset_name), overrides=overrides, device=dev, console=con, dist=dist,
-                        **run.run_task_arguments())
-    exit_if_stopped(con, done, quiet=not dist.is_main)
-    if not dist.is_main:  # rank 0 reports
+    con, done = train_on_text(task, preset(preset_name), device, run, overrides)
+    if done is None:
         return
     last = next((r for r in reversed(done.result.metrics) if "heldout_nll" in r), {})
     nll = f", held-out NLL {last['heldout_nll']:.4f} nats/token (perplexity {last['heldout_ppl']:.3f})" if last else ""

@@ -44,6 +44,19 @@ def corpus_options(f):
     return f
 
 
+def train_on_text(task, base, device: str, run, overrides: dict):
+    """Run ``task`` (train-text's or train-lm's) from the preset ``base`` with the command's flags; returns
+    ``(console, TaskRun)``, or ``(console, None)`` on a data-parallel rank other than 0 (rank 0 reports)."""
+    from seqgan_gp.runner import run_task
+
+    con = console()
+    with data_parallel(device) as (dist, dev):
+        done = run_task(task, base=base, overrides=overrides, device=dev, console=con, dist=dist,
+                        **run.run_task_arguments())
+    exit_if_stopped(con, done, quiet=not dist.is_main)
+    return con, (done if dist.is_main else None)
+
+
 @click.command("train-text")
 @click.option("--preset", "preset_name", default="paper", show_default=True,
               type=click.Choice(sorted(PRESETS)),
@@ -69,16 +82,11 @@ def train_text_cmd(preset_name, device, cache_dir, run, **overrides):
       python cli.py train-text --preset demo --amp auto --compile
       torchrun --nproc_per_node 4 cli.py train-text --corpus billion_word --data-dir DIR   # data-parallel
     """
-    from seqgan_gp.runner import run_task
     from seqgan_gp.text.task import TextTask
 
-    con = console()
     task = TextTask(cache_dir=Path(cache_dir) if cache_dir else None)
-    with data_parallel(device) as (dist, dev):
-        done = run_task(task, base=preset(preset_name), overrides=overrides, device=dev, console=con, dist=dist,
-                        **run.run_task_arguments())
-    exit_if_stopped(con, done, quiet=not dist.is_main)
-    if not dist.is_main:  # rank 0 reports
+    con, done = train_on_text(task, preset(preset_name), device, run, overrides)
+    if done is None:
         return
     con.print(f"[bold]done[/]: iteration {done.result.iteration}, run directory {done.run_dir}")
     con.print("samples (argmax, fixed noise):")

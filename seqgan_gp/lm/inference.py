@@ -15,9 +15,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from corpora.tokenizers import tokenizer_from_json
 from seqgan_gp.checkpoint import load_checkpoint, module_from_flat
-from seqgan_gp.configfile import config_from_dict
 from seqgan_gp.errors import UserError
 from seqgan_gp.lm.config import KIND, LMConfig
 from seqgan_gp.lm.models import build_lm
@@ -25,22 +23,15 @@ from seqgan_gp.lm.sampling import generate_lm_ids
 from seqgan_gp.lm.task import NAME
 from seqgan_gp.rundir import resolve_checkpoint
 from seqgan_gp.text.config import KIND as GAN_KIND
-from seqgan_gp.text.inference import load_generator
+from seqgan_gp.text.inference import config_and_tokenizer, load_generator
 from seqgan_gp.text.sampling import check_sampling, generate_ids
-
-KINDS = (GAN_KIND, KIND)  # the kinds of checkpoint that draw text
-
 
 def load_lm(target: Path, device: torch.device):
     """``(model, tokenizer, config, metadata)`` of a language-model run directory (its newest checkpoint) or
     checkpoint file."""
     path = resolve_checkpoint(Path(target))
     tensors, meta = load_checkpoint(path, kind=KIND)
-    try:
-        cfg = config_from_dict(LMConfig, meta["config"], str(path))
-        tok = tokenizer_from_json(meta["tokenizer"])
-    except (KeyError, ValueError) as exc:
-        raise UserError(f"{path}: checkpoint metadata lacks a usable config or tokenizer ({exc})") from None
+    cfg, tok = config_and_tokenizer(LMConfig, meta, path)
     model = build_lm(cfg, tok.vocab_size, device)
     module_from_flat(NAME, model, tensors, path)
     return model, tok, cfg, {**meta, "weights": NAME}

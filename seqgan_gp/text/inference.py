@@ -22,16 +22,20 @@ from seqgan_gp.text.models import build_networks
 from seqgan_gp.text.sampling import check_sampling, generate_ids
 
 
+def config_and_tokenizer(cls, meta: dict, path: Path):
+    """The run configuration (of dataclass ``cls``) and the tokenizer a text checkpoint's metadata records."""
+    try:
+        return config_from_dict(cls, meta["config"], str(path)), tokenizer_from_json(meta["tokenizer"])
+    except (KeyError, ValueError) as exc:
+        raise UserError(f"{path}: checkpoint metadata lacks a usable config or tokenizer ({exc})") from None
+
+
 def load_generator(target: Path, device: torch.device, *, ema: bool = True):
     """``(G, tokenizer, config, metadata)`` of a run directory (its newest checkpoint) or checkpoint file;
     the metadata's ``weights`` says which generator was loaded (``G_ema`` or ``G``)."""
     path = resolve_checkpoint(Path(target))
     tensors, meta = load_checkpoint(path, kind=KIND)
-    try:
-        cfg = config_from_dict(TextConfig, meta["config"], str(path))
-        tok = tokenizer_from_json(meta["tokenizer"])
-    except (KeyError, ValueError) as exc:
-        raise UserError(f"{path}: checkpoint metadata lacks a usable config or tokenizer ({exc})") from None
+    cfg, tok = config_and_tokenizer(TextConfig, meta, path)
     G, _ = build_networks(cfg, tok.vocab_size, device)
     weights = load_generator_weights(G, tensors, path, ema=ema)
     return G, tok, cfg, {**meta, "weights": weights}
