@@ -35,6 +35,7 @@ from seqgan_gp.lm.config import KIND, LMConfig
 from seqgan_gp.lm.likelihood import heldout_nll, nll_per_token
 from seqgan_gp.lm.models import build_lm
 from seqgan_gp.lm.sampling import generate_lm_ids
+from seqgan_gp.optimizers import make_optimizer
 from seqgan_gp.precision import autocast
 from seqgan_gp.rundir import RunDir
 from seqgan_gp.runtime import Runtime
@@ -140,7 +141,7 @@ class LMTask(TextTask):
 
     def build(self, cfg: LMConfig, data: EncodedCorpus, device: torch.device, dist: DistContext) -> Trainable:
         model = build_lm(cfg, data.tokenizer.vocab_size, device)
-        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=cfg.betas)
+        opt = make_optimizer("adam", model.parameters(), lr=cfg.lr, betas=cfg.betas)  # fused where it can be
         batches = TokenIdBatches(split_rows(data).train, cfg.batch_size, cfg.seed, device, rank=dist.rank,
                                  world=dist.world)
         state = TrainState(modules={NAME: model}, optimizers={NAME: opt}, batches=batches,
