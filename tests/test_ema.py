@@ -88,7 +88,8 @@ def test_ema_resumes_bit_exactly_and_leaves_training_untouched(tmp_path):
 
 def test_sample_and_evaluate_use_the_average_unless_raw(cli_runner, tmp_path):
     run = tmp_path / "run"
-    args = ["train-text", "--preset", "tiny", "--iters", 6, "--ema-decay", 0.5, "--out", run, "--cache-dir", tmp_path / "c"]
+    args = ["train-text", "--preset", "tiny", "--iters", 6, "--ema-decay", 0.5, "--out", run,
+            "--cache-dir", tmp_path / "c"]
     r = cli_runner.invoke(cli, [str(a) for a in args])
     assert r.exit_code == 0 and "EMA of G (decay 0.5)" in " ".join(r.output.split())
     for extra, weights in (([], EMA_NAME), (["--raw"], "G")):
@@ -113,7 +114,8 @@ def test_image_generator_average(cli_runner, tmp_path):
     assert {k[len(EMA_NAME) + 1:] for k in tensors if k.startswith(EMA_NAME + ".")} == raw | {COUNTER}
     assert not torch.equal(tensors["G.out.weight"], tensors[f"{EMA_NAME}.out.weight"])
     for extra in ([], ["--raw"]):
-        s = cli_runner.invoke(cli, ["sample", str(run), "-n", "4", "--out", str(tmp_path / f"g{len(extra)}.png"), *extra])
+        grid = tmp_path / f"g{len(extra)}.png"
+        s = cli_runner.invoke(cli, ["sample", str(run), "-n", "4", "--out", str(grid), *extra])
         assert s.exit_code == 0, s.output
     assert (tmp_path / "g0.png").read_bytes() != (tmp_path / "g1.png").read_bytes()
 

@@ -60,7 +60,8 @@ def metrics_table(doc: dict, describe: Callable[[str], str]) -> Table:
 @click.option("--with-raw", is_flag=True,
               help="With --temperatures: for runs trained with --ema-decay, a curve of the last weights too.")
 @click.option("--labels", default=None,
-              help="With --temperatures: a name per run for the table and figure, comma-separated [run directories' names].")
+              help="With --temperatures: a name per run for the table and figure, comma-separated [run directories' "
+                   "names].")
 @click.option("--out", "out_file", type=click.Path(path_type=str), default=None,
               help="Where to write the metrics [default: RUN_DIR/metrics.json]; with --temperatures the folder for "
                    "frontier.json and frontier.png [one run: RUN_DIR/frontier/; several: a new NNNNN-frontier/ "

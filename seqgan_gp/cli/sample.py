@@ -76,5 +76,5 @@ def sample_cmd(target, n, seed, temperature, top_k, raw, classes, out_file, devi
                                   out=Path(out_file) if out_file else None, classes=wanted, ema=not raw)
         click.echo(f"wrote {grid}" + (f" ({rows} class rows)" if rows else ""))
         return
-    raise UserError(f"{path}: a {kind!r} checkpoint; sample knows text, language-model and image checkpoints (a toy "
-                    f"run's pictures are in RUN_DIR/samples/, its W1 and modes in RUN_DIR/metrics.jsonl)")
+    raise UserError(f"{path}: a {kind!r} checkpoint; sample knows text, language-model and image checkpoints "
+                    f"(a toy run's pictures are in RUN_DIR/samples/, its W1 and modes in RUN_DIR/metrics.jsonl)")
