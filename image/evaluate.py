@@ -200,9 +200,9 @@ def describe(name: str) -> str:
 
 def evaluate_image(target: Path, *, n: Optional[int] = None, seed: int, device: torch.device, console: Console,
                    inception_weights: Optional[str] = None, data_dir: Optional[str] = None,
-                   show_progress: bool = True) -> dict:
+                   show_progress: bool = True, ema: bool = True) -> dict:
     """Metrics of an image checkpoint on the published protocols (``n`` None) or ``n`` images for every
-    metric; returns the evaluation document (eval_<iteration>.json).
+    metric (of G_ema when the run kept it and ``ema``); returns the evaluation document (eval_<iteration>.json).
 
     The real images come from ``data_dir`` (the command's --data-dir) when given; a folder the
     checkpoint names is never read (it could name any folder): without --data-dir, SWD and FID are
@@ -213,7 +213,7 @@ def evaluate_image(target: Path, *, n: Optional[int] = None, seed: int, device: 
     counts = PUBLISHED if n is None else Counts.uniform(n)
     check_seed(seed)
     path = resolve_checkpoint(Path(target))
-    G, cfg, meta = load_image_generator(path, device)
+    G, cfg, meta = load_image_generator(path, device, ema=ema)
     # images are generated 100 at a time; SWD's descriptors and MS-SSIM's pairs are what grows with the count
     check_sampling(cfg, checkpoint_classes(path, meta), max(counts.swd, counts.ms_ssim), device, metrics=True)
     notes = []
@@ -244,6 +244,7 @@ def evaluate_image(target: Path, *, n: Optional[int] = None, seed: int, device: 
     return {
         "kind": "image", "checkpoint": str(path), "iteration": meta.get("iteration"), "model": cfg.model,
         "dataset": cfg.dataset, "conditional": cfg.conditional, "samples": evaluator.generated(), "seed": seed,
+        "weights": meta["weights"],
         "counts": {"swd": c.swd, "ms_ssim": c.ms_ssim, "inception": c.inception},
         "protocol": "published (IS and FID 50k, SWD 16,384, MS-SSIM 10,000)" if n is None else f"-n {n}",
         "metrics": values,

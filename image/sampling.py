@@ -13,6 +13,7 @@ from image.grid import save_grid
 from image.models import build_models
 from seqgan_gp.checkpoint import check_module_shapes, load_checkpoint, module_from_flat
 from seqgan_gp.configfile import check_seed, config_from_dict
+from seqgan_gp.ema import load_generator_weights
 from seqgan_gp.errors import UserError
 from seqgan_gp.rundir import resolve_checkpoint
 
@@ -65,9 +66,10 @@ def checkpoint_classes(path: Path, meta: dict) -> int:
     return classes
 
 
-def load_image_generator(target: Path, device: torch.device):
-    """(G, cfg, meta) of a run directory (its newest checkpoint) or an image checkpoint file; the size
-    of the generator its metadata describes is checked against its tensors before G is built."""
+def load_image_generator(target: Path, device: torch.device, *, ema: bool = True):
+    """(G, cfg, meta) of a run directory (its newest checkpoint) or an image checkpoint file: the average
+    of G's weights when the run kept one (--ema-decay) and ``ema``, else G; ``meta["weights"]`` says which.
+    The size of the generator its metadata describes is checked against its tensors before G is built."""
     from image.memory import meta_networks
 
     path = resolve_checkpoint(Path(target))
@@ -79,12 +81,12 @@ def load_image_generator(target: Path, device: torch.device):
                         f"checkpoint of the run")
     check_module_shapes("G", meta_networks(cfg, n_classes)[0], tensors, path)  # before G is allocated
     G, _ = build_networks(cfg, n_classes, device)
-    module_from_flat("G", G, tensors, path)
-    return G, cfg, meta
+    weights = load_generator_weights(G, tensors, path, ema=ema)
+    return G, cfg, {**meta, "weights": weights}
 
 
 def sample_image(target: Path, *, n: int, seed: int, device: torch.device, out: Optional[Path] = None,
-                 classes: Optional[list[int]] = None) -> tuple[Path, int]:
+                 classes: Optional[list[int]] = None, ema: bool = True) -> tuple[Path, int]:
     """Write a PNG grid of samples; returns (path, rows).
 
     Unconditional: ``n`` images in the paper's grid layout. Conditional: one row per class (all
@@ -96,7 +98,7 @@ def sample_image(target: Path, *, n: int, seed: int, device: torch.device, out: 
         raise UserError(f"-n {n}: ask for at least one sample")
     check_seed(seed)
     path = resolve_checkpoint(Path(target))
-    G, cfg, meta = load_image_generator(path, device)
+    G, cfg, meta = load_image_generator(path, device, ema=ema)
     n_classes = checkpoint_classes(path, meta)
     if classes and not cfg.conditional:
         raise UserError(f"--classes: {path} is an unconditional model; it cannot be asked for classes")

@@ -4,7 +4,8 @@ Everything generic lives in the core: the loop, the objectives, checkpoints, run
 signals and the NaN policy (seqgan_gp.runner). This module opens the dataset, builds the image
 networks (with the AC-GAN objective for a conditional run), writes a PNG grid of a fixed noise
 batch every ``--sample-every`` iterations and evaluates SWD / MS-SSIM (/ IS / FID) of
-``--eval-samples`` images every ``--eval-every`` (image.evaluate; the names carry the count: swd2k_32).
+``--eval-samples`` images every ``--eval-every`` (image.evaluate; the names carry the count: swd2k_32),
+both from the average of G's weights when the run keeps one (``--ema-decay``, seqgan_gp.ema).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from image.memory import check_training
 from image.metrics.inception import InceptionNet
 from image.sampling import build_networks, generate, grid_labels
 from seqgan_gp.distributed import DistContext
+from seqgan_gp.ema import label_evaluations, sampling_generator
 from seqgan_gp.errors import UserError
 from seqgan_gp.gan import gan_trainable, objective_of
 from seqgan_gp.messages import option
@@ -100,10 +102,10 @@ class ImageTask:
         return (f"{cfg.model} on {source.name} ({source.n:,} images, {cfg.resolution} px, {source.channels} "
                 f"channel{'s' if source.channels > 1 else ''}{', conditional AC-GAN' if cfg.conditional else ''}), "
                 f"DIM {cfg.dim}, batch {cfg.batch_size}, {cfg.critic_iters} critic steps, {cfg.loss}, critic norm "
-                f"{cfg.critic_norm}")
+                f"{cfg.critic_norm}" + (f", EMA of G (decay {cfg.ema_decay:g})" if cfg.ema_decay else ""))
 
     def sampler(self, cfg: ImageConfig, trainable: Trainable, source: ImageSource, folder: Path):
-        G, labels = trainable.state.modules["G"], grid_labels(cfg, source.n_classes, cfg.sample_grid)
+        G, labels = sampling_generator(trainable.state.modules), grid_labels(cfg, source.n_classes, cfg.sample_grid)
 
         def sample(iteration: int) -> Path:
             images = generate(G, cfg.sample_grid, seed=cfg.seed, labels=labels, batch_size=cfg.sample_grid)
@@ -112,10 +114,11 @@ class ImageTask:
         return sample
 
     def evaluator(self, cfg: ImageConfig, trainable: Trainable, source: ImageSource, *, device: torch.device,
-                  console: Console) -> ImageEvaluator:
+                  console: Console):
         inception = InceptionNet(cfg.inception_weights, device) if cfg.inception_weights else None
-        return ImageEvaluator(cfg, trainable.state.modules["G"], source, counts=Counts.uniform(cfg.eval_samples),
-                              inception=inception)
+        modules = trainable.state.modules
+        return label_evaluations(ImageEvaluator(cfg, sampling_generator(modules), source,
+                                                counts=Counts.uniform(cfg.eval_samples), inception=inception), modules)
 
     def finish(self, cfg: ImageConfig, run: RunDir) -> None:
         """Nothing beyond the grids, metrics and checkpoints."""

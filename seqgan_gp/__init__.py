@@ -9,6 +9,9 @@ The package is the shared core and the kinds of training built on it:
   BLEU metrics. It may import torch, numpy, rich and safetensors; it never imports ``image``,
   ``corpora``, the kinds below or the command line.
 * ``seqgan_gp.text``: the paper's language GAN as a task (may import the core and ``corpora``).
+* ``seqgan_gp.lm``: its maximum-likelihood baseline as a task (``train-lm``), and the quality–diversity
+  frontier that compares the two kinds over sampling temperatures (may import the core,
+  ``seqgan_gp.text`` and ``corpora``).
 * ``seqgan_gp.toy``: the paper's 2-D toys and the Section 3 critic studies (may import the core).
 * ``seqgan_gp.cli``: the Click commands; may import everything, nothing imports it.
 

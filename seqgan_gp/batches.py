@@ -66,7 +66,28 @@ class EpochSampler:
         self._perm = None
 
 
-class TokenBatches:
+class TokenIdBatches:
+    """Batches of token ids (B, L) as int64 on the device from an (N, L) array of ids: what a
+    maximum-likelihood model reads (teacher forcing needs the ids, not their one-hot rows)."""
+
+    def __init__(self, ids: np.ndarray, batch_size: int, seed: int, device: torch.device, **shard):
+        self.ids, self.device = ids, torch.device(device)
+        self.sampler = EpochSampler(len(ids), batch_size, seed, **shard)
+
+    def next(self) -> torch.Tensor:
+        rows = torch.from_numpy(np.ascontiguousarray(self.ids[self.sampler.next_indices()]))
+        if self.device.type == "cuda":
+            rows = rows.pin_memory()  # an asynchronous copy: the host does not wait for the GPU
+        return rows.to(self.device, dtype=torch.long, non_blocking=True)  # (B, L)
+
+    def state_dict(self) -> dict:
+        return self.sampler.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.sampler.load_state_dict(state)
+
+
+class TokenBatches(TokenIdBatches):
     """Batches of one-hot sentences on the device from an (N, L) array of token ids.
 
     Ids cross to the device as integers; the one-hot (B, L, V) float tensor is made there, never
@@ -76,19 +97,10 @@ class TokenBatches:
 
     def __init__(self, ids: np.ndarray, vocab_size: int, batch_size: int, seed: int,
                  device: torch.device, **shard):
-        self.ids, self.vocab_size, self.device = ids, vocab_size, torch.device(device)
-        self.sampler = EpochSampler(len(ids), batch_size, seed, **shard)
+        super().__init__(ids, batch_size, seed, device, **shard)
+        self.vocab_size = vocab_size
 
     def next(self) -> torch.Tensor:
-        rows = torch.from_numpy(np.ascontiguousarray(self.ids[self.sampler.next_indices()]))
-        if self.device.type == "cuda":
-            rows = rows.pin_memory()  # an asynchronous copy: the host does not wait for the GPU
-        rows = rows.to(self.device, dtype=torch.long, non_blocking=True)
+        rows = super().next()
         onehot = torch.zeros(*rows.shape, self.vocab_size, device=self.device)
         return onehot.scatter_(2, rows.unsqueeze(2), 1.0)  # (B, L, V)
-
-    def state_dict(self) -> dict:
-        return self.sampler.state_dict()
-
-    def load_state_dict(self, state: dict) -> None:
-        self.sampler.load_state_dict(state)

@@ -13,7 +13,9 @@ The configuration stays flat, as the flags are: ``--lambda-gp`` is ``cfg.lambda_
 dataclass, in config.json and in every message, with no mapping in between.
 
 Every interval (``--sample-every``, ``--eval-every``, ``--checkpoint-every``) means the same: every
-N iterations and at the last one; 0 means only at the last one.
+N iterations and at the last one; 0 means only at the last one. A time budget (``--time-budget``)
+makes the iteration that spends it the last one of the session, so runs of different kinds can be
+compared at equal cost (seqgan_gp.loop).
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ from seqgan_gp.choices import RMSPROP
 
 C = TypeVar("C")
 
-RESUMABLE = ("iters", "log_every", "sample_every", "eval_every", "checkpoint_every", "keep_checkpoints")
+RESUMABLE = ("iters", "log_every", "sample_every", "eval_every", "checkpoint_every", "keep_checkpoints", "time_budget",
+             "budget_clock")
 """Fields of the schedule that a resumed run may change (what it learns stays as it started)."""
+BUDGET_CLOCKS = ("cpu", "wall")
 
 
 def paper_value(cfg, name: str):
@@ -53,9 +57,16 @@ class TrainConfig:
     eval_every: int = 100  # iterations between evaluations (paper: 100; 0: only at the end)
     checkpoint_every: int = 1000  # iterations between checkpoints (0: only at the end, where one is always written)
     keep_checkpoints: int = 3  # newest checkpoints kept in checkpoints/ (0: all)
+    time_budget: float = 0.0  # seconds of training steps after which a session ends at that iteration (0: none)
+    budget_clock: str = "cpu"  # what --time-budget counts: cpu (the process's CPU time, all threads) | wall
 
     def __post_init__(self):
         check_at_least_one(self, ["iters", "batch_size", "log_every"])
+        if not self.time_budget >= 0:
+            raise UserError(f"--time-budget {self.time_budget:g}: must be 0 (no budget) or a number of seconds; "
+                            f"pass e.g. --time-budget 300")
+        if self.budget_clock not in BUDGET_CLOCKS:
+            raise UserError(f"--budget-clock {self.budget_clock}: choose {' or '.join(BUDGET_CLOCKS)}")
         check_zero_or_more(self, ["sample_every", "eval_every", "checkpoint_every"], zero="only at the end")
         check_zero_or_more(self, ["keep_checkpoints"], zero="all")
         check_seed(self.seed)
@@ -69,6 +80,10 @@ class TrainConfig:
             raise UserError(f"--betas {b1:g},{b2:g}: Adam's betas must lie in [0, 1); "
                             f"pass e.g. --betas {p1:g},{p2:g} (the paper's)")
 
+    def implied(self, given: dict) -> dict:
+        """What the flags ``given`` bring along besides themselves (a kind adds its own): nothing here."""
+        return {}
+
 
 @dataclass(frozen=True)
 class GANConfig(TrainConfig):
@@ -79,6 +94,7 @@ class GANConfig(TrainConfig):
     lambda_gp: float = 10.0  # gradient penalty weight λ (paper: 10; toy script 0.1)
     clip: float = 0.01  # weight clipping bound c for --loss wgan (paper: 0.01)
     rmsprop: str = "tf"  # RMSProp of --loss wgan / lsgan: tf (TF1's, the paper's) | torch (torch.optim.RMSprop)
+    ema_decay: float = 0.0  # average of G's weights kept as G_ema, decay per generator step (0: off, the paper's)
 
     def __post_init__(self):
         super().__post_init__()
@@ -96,13 +112,16 @@ class GANConfig(TrainConfig):
                             f"pass e.g. --clip {paper_value(self, 'clip'):g} (the paper's)")
         check_finite(self.lambda_gp, "--lambda-gp", example=paper_value(self, "lambda_gp"))
         check_finite(self.clip, "--clip", example=paper_value(self, "clip"))
+        if not 0 <= self.ema_decay < 1:
+            raise UserError(f"--ema-decay {self.ema_decay:g}: must lie in [0, 1) (0: no average); "
+                            f"pass e.g. --ema-decay 0.999, or 0 for none (the paper's)")
 
     def implied(self, given: dict) -> dict:
         """What the flags ``given`` bring along: a loss other than this one brings its paper optimizer
         and schedule (learning rate, betas, critic steps; SPEC.md). A kind adds its own (the image
         critic's norm follows the model and the loss)."""
         if given.get("loss", self.loss) == self.loss or given["loss"] not in LOSS_DEFAULTS:
-            return {}
+            return super().implied(given)
         defaults = LOSS_DEFAULTS[given["loss"]]
         implied = {"lr": defaults.lr, "betas": defaults.betas, "critic_iters": defaults.n_critic}
         return {k: v for k, v in implied.items() if v is not None}
@@ -119,7 +138,7 @@ def with_overrides(base: C, **overrides) -> C:
     and what those flags imply (``base.implied``) unless the implied flags are given too.
     """
     given = {k: v for k, v in overrides.items() if v is not None}
-    implied = base.implied(given) if hasattr(base, "implied") else {}
+    implied = base.implied(given)
     return dataclasses.replace(base, **{**implied, **given})
 
 

@@ -4,7 +4,8 @@ Text, image and toy tasks build their networks and batch source; :func:`gan_trai
 GAN shares, from the configuration: the loss's paper optimizer for both networks (Adam, or RMSProp
 for weight clipping and LSGAN: TF1's unless ``--rmsprop torch``), the run's generator seeded with
 ``cfg.seed + 1`` (it draws z and the penalty's ε), the objective ``cfg.loss`` names and the critic
-steps per generator step.
+steps per generator step, and with ``cfg.ema_decay`` > 0 the average of G's weights, ``G_ema``
+(seqgan_gp.ema), updated after every generator step.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Callable, Optional
 import torch
 
 from seqgan_gp.config import GANConfig
+from seqgan_gp.ema import EMA_NAME, GeneratorEMA
 from seqgan_gp.loop import AdversarialIteration
 from seqgan_gp.objectives import Objective, ScoreObjective, make_objective
 from seqgan_gp.optimizers import LOSS_DEFAULTS, make_optimizer
@@ -30,15 +32,21 @@ def objective_of(cfg: GANConfig) -> ScoreObjective:
 def adversarial_trainable(*, G: torch.nn.Module, D: torch.nn.Module, g_opt: torch.optim.Optimizer,
                           d_opt: torch.optim.Optimizer, batches: BatchSource, rng: torch.Generator,
                           objective: Objective, n_critic: int, gen_batch: int,
-                          sample_labels: Optional[Callable] = None) -> Trainable:
+                          sample_labels: Optional[Callable] = None, ema_decay: float = 0.0) -> Trainable:
     """Trainable whose iteration is Algorithm 1's: ``n_critic`` critic steps, then a generator step of
-    ``gen_batch`` examples. ``sample_labels(n, rng)`` draws a conditional generator's labels."""
-    state = TrainState(modules={"G": G, "D": D}, optimizers={"G": g_opt, "D": d_opt}, batches=batches, rng=rng)
+    ``gen_batch`` examples. ``sample_labels(n, rng)`` draws a conditional generator's labels;
+    ``ema_decay`` > 0 keeps ``G_ema``, the average of G's weights, in the state."""
+    modules = {"G": G, "D": D}
+    ema = GeneratorEMA(G, ema_decay) if ema_decay > 0 else None
+    if ema is not None:
+        modules[EMA_NAME] = ema.module
+    state = TrainState(modules=modules, optimizers={"G": g_opt, "D": d_opt}, batches=batches, rng=rng)
 
     def iteration(runtime) -> AdversarialIteration:
         step = make_step(G=G, D=D, g_opt=g_opt, d_opt=d_opt, objective=objective, rng=rng, runtime=runtime,
                          sample_labels=sample_labels)
-        return AdversarialIteration(step, batches, n_critic=n_critic, gen_batch=gen_batch)
+        extra = {"after_generator": ema.update} if ema is not None else {}
+        return AdversarialIteration(step, batches, n_critic=n_critic, gen_batch=gen_batch, **extra)
 
     return Trainable(state=state, iteration=iteration)
 
@@ -53,4 +61,5 @@ def gan_trainable(cfg: GANConfig, G: torch.nn.Module, D: torch.nn.Module, batche
         G=G, D=D, g_opt=make_optimizer(name, G.parameters(), **opt),
         d_opt=make_optimizer(name, D.parameters(), **opt), batches=batches,
         rng=torch.Generator(device=device).manual_seed(cfg.seed + 1), objective=objective or objective_of(cfg),
-        n_critic=cfg.critic_iters, gen_batch=gen_batch or cfg.batch_size, sample_labels=sample_labels)
+        n_critic=cfg.critic_iters, gen_batch=gen_batch or cfg.batch_size, sample_labels=sample_labels,
+        ema_decay=cfg.ema_decay)

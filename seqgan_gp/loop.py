@@ -38,6 +38,10 @@ class Iteration(Protocol):
     def __call__(self) -> list[dict[str, torch.Tensor]]: ...
 
 
+def _nothing() -> None:
+    pass
+
+
 def _split(batch):
     """``(real, labels)`` from a batch source's item: a tensor, or a tuple for conditional models."""
     return batch if isinstance(batch, tuple) else (batch, None)
@@ -51,6 +55,7 @@ class AdversarialIteration:
     batches: BatchSource
     n_critic: int  # critic steps per generator step (paper: 5; language model 10)
     gen_batch: int  # examples per generator step
+    after_generator: Callable[[], None] = _nothing  # runs after each generator step (the EMA of G, seqgan_gp.ema)
 
     def __call__(self) -> list[dict[str, torch.Tensor]]:
         stats = []
@@ -60,6 +65,7 @@ class AdversarialIteration:
             stats.append(self.step.critic(real, labels))
         # (2) update the generator once; the critic's weights are frozen for this step
         stats.append(self.step.generator(self.gen_batch, conditional=labels is not None))
+        self.after_generator()
         return stats
 
 
@@ -88,12 +94,23 @@ def train_loop(*, state: TrainState, iteration: Iteration, schedule: TrainConfig
     optimizer's learning rate with ``schedule.lr_decay``, records the mean statistics every
     ``schedule.log_every`` iterations (averaged over data-parallel ranks) and calls the periodic
     callbacks at their intervals; a fresh run (``start`` 0) records iteration 0 first.
+
+    With ``schedule.time_budget`` > 0 the loop adds up the time its steps take on
+    ``schedule.budget_clock`` (the process's CPU time, or wall time; periodic work excluded) and
+    the iteration that reaches the budget becomes the last: it is logged, evaluated, sampled and
+    checkpointed like the last of ``iters``. The last record of a session with a budget holds
+    ``budget_s``, the seconds its steps took on that clock, whichever ended it (a budget larger than
+    the run measures the run's training cost without cutting it). The clocks are
+    read without synchronising a device (queued GPU work lands in later steps' time), and the
+    learning-rate decay still runs towards ``iters``. Each session (a resume) has its own budget.
     """
     optimizers = list(state.optimizers.values())
     for opt in optimizers:  # the decay's base: kept in the optimizer state, so a resumed run decays alike
         for group in opt.param_groups:
             group.setdefault("initial_lr", group["lr"])
-    last = schedule.iters
+    last = schedule.iters  # or the iteration that spends the time budget
+    clock = time.process_time if schedule.budget_clock == "cpu" else time.perf_counter
+    spent = 0.0  # the budget's clock in the steps of this session
     sums: dict[str, torch.Tensor] = {}
     counts: dict[str, int] = {}
 
@@ -117,6 +134,8 @@ def train_loop(*, state: TrainState, iteration: Iteration, schedule: TrainConfig
             record["sec_per_iter"] = elapsed / done_iters
             record["it_per_s"] = done_iters / elapsed if elapsed > 0 else math.inf
             record["lr"] = state.lr
+        if schedule.time_budget and it == last:
+            record["budget_s"] = spent  # the session's last record: the budget's clock in its steps
         if callbacks.evaluate and due(it, schedule.eval_every, last):
             record.update(callbacks.evaluate(it))
         if callbacks.sample and due(it, schedule.sample_every, last):
@@ -137,8 +156,12 @@ def train_loop(*, state: TrainState, iteration: Iteration, schedule: TrainConfig
                     group["lr"] = group["initial_lr"] * frac
 
         # (1) + (2): the iteration's steps (adversarial: n_critic critic steps, then a generator step)
+        t_step = clock()
         for stats in iteration():
             accumulate(stats)
+        spent += clock() - t_step
+        if schedule.time_budget and dist.any(spent >= schedule.time_budget):  # every rank stops alike
+            last = it
 
         # (3) periodic work: log, evaluate, sample, checkpoint
         callbacks.on_iteration(it)

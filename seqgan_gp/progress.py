@@ -33,7 +33,7 @@ ESTIMATE_MIN_ITERS = 3  # a slow second iteration (kernels chosen on first use) 
 ESTIMATE_MIN_S = 60.0  # shorter runs get no estimate line
 LONG_ON_CPU_S = 86_400.0  # a CPU run estimated longer than this gets the loud warning
 
-LOSSES = (("critic_loss", "D"), ("wasserstein", "W"), ("penalty", "GP"), ("gen_loss", "G"))
+LOSSES = (("critic_loss", "D"), ("wasserstein", "W"), ("penalty", "GP"), ("gen_loss", "G"), ("train_nll", "NLL"))
 METRICS = (("js4", "JS-4", "{:.3f}"), ("valid", "valid", "{:.1%}"), ("bleu4", "BLEU-4", "{:.3f}"),
            ("swd_avg", "SWD", "{:.2f}"), ("ms_ssim", "MS-SSIM", "{:.3f}"), ("is", "IS", "{:.2f}"), ("fid", "FID", "{:.1f}"),
            ("w1", "W1", "{:.3f}"), ("modes", "modes", "{}"))  # each kind's headline evaluation figures, as shown

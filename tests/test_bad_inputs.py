@@ -346,9 +346,11 @@ CASES = {
                                          r"but the command needs a text checkpoint; pass a text run directory or "
                                          r"checkpoint", image_checkpoint_in_text_run),
     "toy-checkpoint-to-sample": Case(["sample", "{toy_ckpt}"],
-                                     r"\S+\.safetensors: a 'toy' checkpoint; sample knows text and image checkpoints"),
+                                     r"\S+\.safetensors: a 'toy' checkpoint; sample knows text, language-model and "
+                                     r"image checkpoints"),
     "toy-run-to-evaluate": Case(["evaluate", "{toy}"],
-                                r"\S+\.safetensors: a 'toy' checkpoint; evaluate knows text and image checkpoints"),
+                                r"\S+\.safetensors: a 'toy' checkpoint; evaluate knows text, language-model and "
+                                r"image checkpoints"),
     # resuming with other hyperparameters or another tokenizer
     "resume-other-dim": Case(["train-image", "--resume", "{image}", "--dim", "16"],
                              r"--resume \S+/image: --dim differs from the run's config\.json.*; a resumed run keeps its "

@@ -22,6 +22,7 @@ from seqgan_gp.cli.corpus import prepare_corpus_cmd
 from seqgan_gp.cli.evaluate import evaluate_cmd
 from seqgan_gp.cli.experiment import experiment_cmd
 from seqgan_gp.cli.image import train_image_cmd
+from seqgan_gp.cli.lm import train_lm_cmd
 from seqgan_gp.cli.plot import plot_cmd
 from seqgan_gp.cli.sample import sample_cmd
 from seqgan_gp.cli.text import train_text_cmd
@@ -57,7 +58,7 @@ def cli():
 
 
 for command in (train_text_cmd, sample_cmd, train_toy_cmd, experiment_cmd, plot_cmd, prepare_corpus_cmd,
-                evaluate_cmd, train_image_cmd):
+                evaluate_cmd, train_image_cmd, train_lm_cmd):
     cli.add_command(command)
 
 

@@ -86,6 +86,9 @@ HYPERPARAMETERS = {  # flag -> click.option keywords: the flags of seqgan_gp.con
                       help="RMSProp of --loss wgan and lsgan: tf (TensorFlow 1's RMSPropOptimizer, the paper's: mean "
                            "square starts at 1, ε inside the root) or torch (torch.optim.RMSprop: starts at 0, so "
                            "its first steps are about 3x larger) [tf]."),
+    "--ema-decay": dict(type=float, help="Keep G_ema, a bias-corrected exponential moving average of the generator's "
+                        "weights (decay per generator step, e.g. 0.999); samples, evaluations, sample and evaluate "
+                        "use it (their --raw: the last weights). 0: off, the paper's [preset: 0]."),
     "--lr": dict(type=float, help="Adam learning rate for both networks (paper text: 1e-4)."),
     "--betas": dict(type=Betas(), help="Adam betas as B1,B2 (paper text: 0.5,0.9)."),
     "--lr-decay/--no-lr-decay": dict(default=None, help="Decay the learning rate linearly to 0 at --iters "
@@ -98,6 +101,12 @@ HYPERPARAMETERS = {  # flag -> click.option keywords: the flags of seqgan_gp.con
     "--checkpoint-every": dict(type=int, help="Iterations between checkpoints (0: only at the end, where one is "
                                "always written)."),
     "--keep-checkpoints": dict(type=int, help="Newest checkpoints to keep (0: all)."),
+    "--time-budget": dict(type=float, help="Seconds of training steps (on --budget-clock) after which the run ends at "
+                          "that iteration, evaluated and checkpointed as if it were the last: compare kinds at equal "
+                          "cost (0: no budget; a resumed session gets its own) [preset: 0]."),
+    "--budget-clock": dict(type=click.Choice(["cpu", "wall"]), default=None,
+                           help="What --time-budget counts: cpu (the process's CPU time over all threads; fair on a "
+                                "shared machine) or wall [preset: cpu]."),
 }
 
 

@@ -19,6 +19,7 @@ from seqgan_gp.messages import command_line, train_command
 
 DEFAULT = "paper"
 PAPER_ON_A_CPU = {  # what --preset paper means on a CPU, in the refusal and in --help
+    "lm": "DIM 512, 5 causal blocks, 200,000 steps: a run sized for a GPU",
     "text": "DIM 512, 200,000 generator iterations: about 35 days at 15 s an iteration on 2 CPU cores",
     "image": "100,000 to 200,000 generator iterations of the model; cifar-resnet at DIM 128 takes 30-60 s each on 2 CPU "
              "cores: one to two months",

@@ -19,8 +19,13 @@ from seqgan_gp.rundir import resolve_checkpoint
 @click.option("-n", "n", type=int, default=50, show_default=True,
               help="How many samples (conditional image models: per class row).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the noise (and of sampling).")
-@click.option("--temperature", type=float, default=0.0, show_default=True,
-              help="Text: 0 takes the argmax per position (the paper's decoding); > 0 samples from softmax(logits/T).")
+@click.option("--temperature", type=float, default=None,
+              help="Text: 0 takes the argmax per position (greedy for a language model); > 0 samples from "
+                   "softmax(logits/T) [default: 0 for a GAN (the paper's decoding), 1 for a language model].")
+@click.option("--top-k", type=int, default=0, show_default=True,
+              help="Text, temperature > 0: sample among the K likeliest tokens at each position (0: all).")
+@click.option("--raw", is_flag=True,
+              help="A run trained with --ema-decay: sample from the generator's last weights, not their average.")
 @click.option("--classes", default=None,
               help="Conditional image models: the classes to draw, one grid row each, e.g. 0,3,7 [all].")
 @click.option("--out", "out_file", type=click.Path(path_type=str), default=None,
@@ -28,13 +33,15 @@ from seqgan_gp.rundir import resolve_checkpoint
                    "(images: the PNG grid [RUN_DIR/samples/sample_<iteration>_seed<seed>.png]).")
 @device_option
 @user_errors
-def sample_cmd(target, n, seed, temperature, classes, out_file, device):
+def sample_cmd(target, n, seed, temperature, top_k, raw, classes, out_file, device):
     """Samples from a run directory (its newest checkpoint) or a checkpoint file.
 
     \b
     Examples:
       python cli.py sample runs/00000-text-embedded -n 20
       python cli.py sample runs/00000-text-embedded/checkpoints/checkpoint_00001200.safetensors --temperature 0.7
+      python cli.py sample runs/00003-lm-embedded-conv -n 20 --temperature 0.8 --top-k 20
+      python cli.py sample runs/00004-text-embedded --raw     # a run trained with --ema-decay: its last weights
       python cli.py sample runs/00001-image-embedded-cifar-resnet -n 64 --out grid.png
       python cli.py sample runs/00002-image-cifar10-cifar-resnet -n 10 --classes 0,1,2   # one row per class
     """
@@ -44,15 +51,19 @@ def sample_cmd(target, n, seed, temperature, classes, out_file, device):
     path = resolve_checkpoint(Path(target))
     _, meta = load_checkpoint(path)
     kind = meta.get("kind")
-    out = output_file(out_file, example="samples.txt" if kind == "text" else "grid.png") if out_file is not None else None
+    out = output_file(out_file, example="samples.txt" if kind in ("text", "lm") else "grid.png") if out_file is not None else None
     check_seed(seed)
-    if kind == "text":
-        from seqgan_gp.text.inference import check_temperature, sample_text
+    if kind in ("text", "lm"):
+        if kind == "text":
+            from seqgan_gp.text.inference import sample_text
 
-        check_temperature(temperature)
-        with sample_progress(n, "sample") as progress:
-            texts = sample_text(path, n=n, seed=seed, temperature=temperature, device=resolve_device(device),
-                                progress=progress)
+            with sample_progress(n, "sample") as progress:
+                texts = sample_text(path, n=n, seed=seed, temperature=temperature, top_k=top_k, ema=not raw,
+                                    device=resolve_device(device), progress=progress)
+        else:
+            from seqgan_gp.lm.inference import sample_lm
+
+            texts = sample_lm(path, n=n, seed=seed, temperature=temperature, top_k=top_k, device=resolve_device(device))
         body = "\n".join(texts) + "\n"
         if out is not None:
             try:
@@ -72,8 +83,9 @@ def sample_cmd(target, n, seed, temperature, classes, out_file, device):
                 wanted = [int(c) for c in classes.split(",")]
             except ValueError:
                 raise UserError(f"--classes {classes}: expected class numbers separated by commas, e.g. 0,3,7") from None
-        grid, rows = sample_image(path, n=n, seed=seed, device=resolve_device(device), out=out, classes=wanted)
+        grid, rows = sample_image(path, n=n, seed=seed, device=resolve_device(device), out=out, classes=wanted,
+                                  ema=not raw)
         click.echo(f"wrote {grid}" + (f" ({rows} class rows)" if rows else ""))
         return
-    raise UserError(f"{path}: a {kind!r} checkpoint; sample knows text and image checkpoints (a toy "
-                    f"run's pictures are in RUN_DIR/samples/, its W1 and modes in RUN_DIR/metrics.jsonl)")
+    raise UserError(f"{path}: a {kind!r} checkpoint; sample knows text, language-model and image checkpoints "
+                    f"(a toy run's pictures are in RUN_DIR/samples/, its W1 and modes in RUN_DIR/metrics.jsonl)")

@@ -12,30 +12,59 @@ from seqgan_gp.cli.presets import chosen_preset, preset_help
 from seqgan_gp.text.config import PRESETS, TOKENIZER_HELP, TOKENIZERS, preset
 
 
+def corpus_options(f):
+    """The corpus, tokenizer and cache options of every command that trains on text (train-text, train-lm)."""
+    options = [
+        click.option("--corpus", default=None,
+                     help="embedded (generated English-like grammar, no download), billion_word (with --data-dir), "
+                          "PATH to a .txt (one sentence a line), .jsonl, .csv or .parquet file, a folder of them or "
+                          "a save_to_disk dataset, or hf:NAME[:CONFIG][:SPLIT] (Hugging Face Hub) [preset: embedded]."),
+        click.option("--data-dir", type=click.Path(path_type=str), default=None,
+                     help="billion_word: folder holding training-monolingual.tokenized.shuffled/."),
+        click.option("--text-column", default=None,
+                     help="Column holding the text in .jsonl/.csv/.parquet/datasets corpora [default: 'text' or the "
+                          "only text column]."),
+        click.option("--max-examples", type=int, help="Sentences read from the corpus (paper: 10000000)."),
+        click.option("--tokenizer", type=click.Choice(TOKENIZERS), default=None, help=TOKENIZER_HELP),
+        click.option("--vocab-size", type=int,
+                     help="Most ids in the vocabulary, unknown and pad included (paper: 2048 characters)."),
+        click.option("--sp-model-type", type=click.Choice(["unigram", "bpe"]), default=None,
+                     help="sentencepiece model [preset: unigram]."),
+        click.option("--seq-len", type=int,
+                     help="Tokens per sentence after truncation/padding (paper: 32 characters)."),
+        click.option("--long-lines", type=click.Choice(["cut", "drop"]), default=None,
+                     help="Lines longer than --seq-len tokens: cut (the paper's) or drop [preset: cut]."),
+        click.option("--min-tokens", type=int, help="Drop lines with fewer tokens (paper: 0)."),
+        click.option("--cache-dir", type=click.Path(path_type=str), default=None,
+                     help="Where encoded corpora are cached [default: $SEQGAN_GP_CACHE, else "
+                          "$XDG_CACHE_HOME/seqgan_gp, else ~/.cache/seqgan_gp]."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def train_on_text(task, presets, preset_name, device: str, run, overrides: dict):
+    """Run ``task`` (train-text's or train-lm's) from the preset ``presets(name)`` with the command's
+    flags (no --preset: the paper's, refused on a CPU: seqgan_gp.cli.presets); returns ``(console,
+    TaskRun)``, or ``(console, None)`` on a data-parallel rank other than 0 (rank 0 reports)."""
+    from seqgan_gp.runner import run_task
+
+    con = console()
+    with data_parallel(device) as (dist, dev):
+        name = chosen_preset(preset_name, kind=task.kind, device=dev, resuming=run.resume is not None,
+                             program=program())
+        done = run_task(task, base=presets(name), overrides=overrides, device=dev, console=con, dist=dist,
+                        **run.run_task_arguments())
+    exit_if_stopped(con, done, quiet=not dist.is_main)
+    return con, (done if dist.is_main else None)
+
+
 @click.command("train-text")
 @click.option("--preset", "preset_name", default=None, type=click.Choice(sorted(PRESETS)),
               help=preset_help("text", "Base hyperparameters: paper (gan_language.py; on --corpus billion_word with "
                                        "the reference's byte characters), demo (minutes on a CPU), tiny (tests)."))
-@click.option("--corpus", default=None,
-              help="embedded (generated English-like grammar, no download), billion_word (with --data-dir), "
-                   "PATH to a .txt (one sentence a line), .jsonl, .csv or .parquet file, a folder of them or a "
-                   "save_to_disk dataset, or hf:NAME[:CONFIG][:SPLIT] (Hugging Face Hub) [preset: embedded].")
-@click.option("--data-dir", type=click.Path(path_type=str), default=None,
-              help="billion_word: folder holding training-monolingual.tokenized.shuffled/.")
-@click.option("--text-column", default=None,
-              help="Column holding the text in .jsonl/.csv/.parquet/datasets corpora [default: 'text' or the only text column].")
-@click.option("--max-examples", type=int, help="Sentences read from the corpus (paper: 10000000).")
-@click.option("--tokenizer", type=click.Choice(TOKENIZERS), default=None, help=TOKENIZER_HELP)
-@click.option("--vocab-size", type=int, help="Most ids in the vocabulary, unknown and pad included (paper: 2048 characters).")
-@click.option("--sp-model-type", type=click.Choice(["unigram", "bpe"]), default=None,
-              help="sentencepiece model [preset: unigram].")
-@click.option("--seq-len", type=int, help="Tokens per sentence after truncation/padding (paper: 32 characters).")
-@click.option("--long-lines", type=click.Choice(["cut", "drop"]), default=None,
-              help="Lines longer than --seq-len tokens: cut (the paper's) or drop [preset: cut].")
-@click.option("--min-tokens", type=int, help="Drop lines with fewer tokens (paper: 0).")
-@click.option("--cache-dir", type=click.Path(path_type=str), default=None,
-              help="Where encoded corpora are cached [default: $SEQGAN_GP_CACHE, else $XDG_CACHE_HOME/seqgan_gp, "
-                   "else ~/.cache/seqgan_gp].")
+@corpus_options
 @click.option("--dim", type=int, help="Channels of the residual blocks (paper: 512).")
 @click.option("--blocks", type=int, help="Residual blocks in generator and critic (paper: 5).")
 @hyperparameter_options(help={"--eval-samples": "Argmax samples per JS-n evaluation (paper: 640)."})
@@ -60,17 +89,11 @@ def train_text_cmd(preset_name, device, cache_dir, run, **overrides):
       python cli.py train-text --preset demo --amp auto --compile
       torchrun --nproc_per_node 4 cli.py train-text --corpus billion_word --data-dir DIR   # data-parallel
     """
-    from seqgan_gp.runner import run_task
     from seqgan_gp.text.task import TextTask
 
-    con = console()
     task = TextTask(cache_dir=Path(cache_dir) if cache_dir else None)
-    with data_parallel(device) as (dist, dev):
-        name = chosen_preset(preset_name, kind="text", device=dev, resuming=run.resume is not None, program=program())
-        done = run_task(task, base=preset(name), overrides=overrides, device=dev, console=con, dist=dist,
-                        **run.run_task_arguments())
-    exit_if_stopped(con, done, quiet=not dist.is_main)
-    if not dist.is_main:  # rank 0 reports
+    con, done = train_on_text(task, preset, preset_name, device, run, overrides)
+    if done is None:
         return
     con.print(f"[bold]done[/]: iteration {done.result.iteration}, run directory {done.run_dir}")
     con.print("samples (argmax, fixed noise):")

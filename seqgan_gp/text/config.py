@@ -27,9 +27,10 @@ MAX_VOCAB = 55_108  # largest V with V**4 < 2**63 (n-gram codes of JS-4)
 
 
 @dataclass(frozen=True)
-class TextConfig(GANConfig):
-    """A text run: the shared schedule and adversarial settings (seqgan_gp.config) and the corpus and
-    networks of the paper's language model."""
+class CorpusConfig:
+    """The corpus fields of a run on text (a GAN, seqgan_gp.text, or a language model, seqgan_gp.lm):
+    what seqgan_gp.text.data reads and encodes. Mixed into a run configuration before its schedule
+    base, e.g. ``TextConfig(CorpusConfig, GANConfig)``, so that the checks chain."""
 
     corpus: str = "embedded"  # embedded | billion_word | PATH (.txt/.jsonl/.csv/.parquet, folder) | hf:NAME[:CONFIG][:SPLIT]
     data_dir: Optional[str] = None  # billion_word: folder holding training-monolingual.tokenized.shuffled/
@@ -39,31 +40,21 @@ class TextConfig(GANConfig):
     long_lines: str = "cut"  # cut lines longer than seq_len tokens (the paper's) | drop them
     min_tokens: int = 0  # drop lines with fewer tokens (paper: 0, every line kept)
     seq_len: int = 32  # tokens per sentence after truncation/padding (paper: 32)
-    dim: int = 512  # channels of every residual block (paper: 512)
-    blocks: int = 5  # residual blocks in G and in D (paper: 5)
-    kernel: int = 5  # convolution width in the residual blocks (paper: 5)
-    z_dim: int = 128  # noise dimension (paper: 128)
     vocab_size: int = 2048  # most ids in the vocabulary, unknown included (paper: 2048)
     max_examples: int = 10_000_000  # sentences read from the corpus (paper: first 10M)
     embedded_size: int = 100_000  # sentences generated for the embedded corpus
-    eval_samples: int = 640  # argmax samples per evaluation (paper: 640)
-    # the shared settings where the language model's paper values differ from Algorithm 1's
-    critic_iters: int = 10  # critic steps per generator step (paper: 10)
 
     def __post_init__(self):
-        super().__post_init__()
+        super().__post_init__()  # the schedule's checks (the base after this one)
         if self.tokenizer is None:  # resolved here, so config.json records the tokenizer trained with
             object.__setattr__(self, "tokenizer", default_tokenizer(self.corpus))
-        check_at_least_one(self, ["dim", "blocks", "kernel", "z_dim", "max_examples", "embedded_size", "eval_samples"])
+        check_at_least_one(self, ["max_examples", "embedded_size"])
         if self.seq_len < 2:
             raise UserError(f"--seq-len {self.seq_len}: must be at least 2 (a sentence needs two positions); "
                             f"pass --seq-len 2 or more (paper: 32)")
         if self.vocab_size < 2:
             raise UserError(f"--vocab-size {self.vocab_size}: must be at least 2 (the unknown id and one token); "
                             f"pass --vocab-size 2 or more (paper: 2048)")
-        if self.kernel % 2 == 0:
-            raise UserError(f"--kernel {self.kernel}: must be odd so 'same' padding keeps the length; pass an odd "
-                            f"width such as 5 (the paper's)")
         if self.tokenizer not in TOKENIZERS:
             raise UserError(f"--tokenizer {self.tokenizer}: unknown tokenizer; choose {', '.join(TOKENIZERS)}")
         if self.sp_model_type not in ("unigram", "bpe"):
@@ -90,6 +81,27 @@ def default_tokenizer(corpus: str) -> str:
     """``byte`` on billion_word (the reference's Python 2 ``tuple(line)`` split lines into UTF-8 bytes),
     ``char`` (code points) on every other corpus."""
     return "byte" if corpus == "billion_word" else "char"
+
+
+@dataclass(frozen=True)
+class TextConfig(CorpusConfig, GANConfig):
+    """A text run: the shared schedule and adversarial settings (seqgan_gp.config), the corpus
+    (:class:`CorpusConfig`) and the networks of the paper's language model."""
+
+    dim: int = 512  # channels of every residual block (paper: 512)
+    blocks: int = 5  # residual blocks in G and in D (paper: 5)
+    kernel: int = 5  # convolution width in the residual blocks (paper: 5)
+    z_dim: int = 128  # noise dimension (paper: 128)
+    eval_samples: int = 640  # argmax samples per evaluation (paper: 640)
+    # the shared settings where the language model's paper values differ from Algorithm 1's
+    critic_iters: int = 10  # critic steps per generator step (paper: 10)
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_at_least_one(self, ["dim", "blocks", "kernel", "z_dim", "eval_samples"])
+        if self.kernel % 2 == 0:
+            raise UserError(f"--kernel {self.kernel}: must be odd so 'same' padding keeps the length; pass an odd "
+                            f"width such as 5 (the paper's)")
 
 
 PRESETS: dict[str, TextConfig] = {

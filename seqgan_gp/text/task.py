@@ -3,6 +3,7 @@
 The corpus is encoded once into the cache (corpora.cache) and read from there as memory-mapped
 ids; batches arrive one-hot on the device (seqgan_gp.batches). Samples are argmax decodings of a
 fixed noise batch (watch one batch improve); evaluations are the metrics of seqgan_gp.text.metrics.
+Both use the average of G's weights when the run keeps one (``--ema-decay``, seqgan_gp.ema).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from rich.console import Console
 from corpora.cache import EncodedCorpus
 from seqgan_gp.batches import TokenBatches
 from seqgan_gp.distributed import DistContext
+from seqgan_gp.ema import label_evaluations, sampling_generator
 from seqgan_gp.gan import gan_trainable
 from seqgan_gp.rundir import RunDir
 from seqgan_gp.task import Trainable
@@ -74,10 +76,11 @@ class TextTask:
 
     def header(self, cfg: TextConfig, data: EncodedCorpus) -> str:
         return (f"{cfg.corpus}: {len(data.train):,} sentences, vocabulary {data.tokenizer.vocab_size}, DIM {cfg.dim}, "
-                f"{cfg.blocks} blocks, {cfg.critic_iters} critic steps")
+                f"{cfg.blocks} blocks, {cfg.critic_iters} critic steps"
+                + (f", EMA of G (decay {cfg.ema_decay:g})" if cfg.ema_decay else ""))
 
     def sampler(self, cfg: TextConfig, trainable: Trainable, data: EncodedCorpus, folder: Path):
-        G, tok = trainable.state.modules["G"], data.tokenizer
+        G, tok = sampling_generator(trainable.state.modules), data.tokenizer
 
         def sample(iteration: int) -> list[str]:
             texts = tok.decode(generate_ids(G, SAMPLES, seed=cfg.seed))  # fixed z: watch one batch improve
@@ -87,8 +90,9 @@ class TextTask:
         return sample
 
     def evaluator(self, cfg: TextConfig, trainable: Trainable, data: EncodedCorpus, *, device: torch.device,
-                  console: Console) -> TextEvaluator:
-        return TextEvaluator(cfg, trainable.state.modules["G"], data, console)
+                  console: Console):
+        modules = trainable.state.modules
+        return label_evaluations(TextEvaluator(cfg, sampling_generator(modules), data, console), modules)
 
     def finish(self, cfg: TextConfig, run: RunDir) -> None:
         """Nothing beyond the samples, metrics and checkpoints."""

@@ -2,7 +2,8 @@
 
 Samples are PNG frames (the critic's value surface with real and generated points), evaluations the
 exact Wasserstein-1 distance between ``eval_samples`` generated and real points and, for the
-Gaussian mixtures, the modes covered and the share of high-quality samples (seqgan_gp.toy.metrics);
+Gaussian mixtures, the modes covered and the share of high-quality samples (seqgan_gp.toy.metrics),
+both from the average of G's weights when the run keeps one (``--ema-decay``, seqgan_gp.ema);
 a finished run also draws its loss curves to ``losses.png``. The toy networks train on one CPU
 thread (seqgan_gp.runtime.cpu_threads).
 """
@@ -17,6 +18,7 @@ import torch
 from rich.console import Console
 
 from seqgan_gp.distributed import DistContext
+from seqgan_gp.ema import label_evaluations, sampling_generator
 from seqgan_gp.gan import gan_trainable
 from seqgan_gp.config import paper_value
 from seqgan_gp.memory import Need, refuse_if_too_big, step_bytes
@@ -88,7 +90,7 @@ class ToyTask:
         return trainable
 
     def sampler(self, cfg: ToyConfig, trainable: Trainable, data: None, folder: Path):
-        G, D = trainable.state.modules["G"], trainable.state.modules["D"]
+        G, D = sampling_generator(trainable.state.modules), trainable.state.modules["D"]
         real = sample_points(cfg.dataset, FRAME_POINTS, np.random.default_rng(EVAL_SEED + 1))
 
         def frame(iteration: int) -> Path:
@@ -102,9 +104,11 @@ class ToyTask:
 
     def evaluator(self, cfg: ToyConfig, trainable: Trainable, data: None, *, device: torch.device,
                   console: Console):
-        G, real = trainable.state.modules["G"], sample_points(cfg.dataset, cfg.eval_samples,
-                                                              np.random.default_rng(EVAL_SEED))
-        return lambda iteration: evaluate_points(cfg.dataset, generate(G, cfg.eval_samples, EVAL_SEED), real)
+        modules = trainable.state.modules
+        G, real = sampling_generator(modules), sample_points(cfg.dataset, cfg.eval_samples,
+                                                             np.random.default_rng(EVAL_SEED))
+        return label_evaluations(
+            lambda iteration: evaluate_points(cfg.dataset, generate(G, cfg.eval_samples, EVAL_SEED), real), modules)
 
     def header(self, cfg: ToyConfig, data: None) -> str:
         return (f"{cfg.dataset}: {cfg.loss}, width {cfg.dim}, batch {cfg.batch_size}, {cfg.critic_iters} critic "
