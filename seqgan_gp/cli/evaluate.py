@@ -41,6 +41,19 @@ def metrics_table(doc: dict, describe: Callable[[str], str]) -> Table:
     return table
 
 
+def per_class_table(doc: dict) -> Table:
+    """A conditional text document's per-class metrics: one row per class."""
+    table = Table(title="per class: classifier accuracy of samples vs real rows, JS-n vs the class's rows")
+    table.add_column("class", overflow="fold")
+    for column in ("samples", "acc", "acc real", "js1", "js2", "js3", "js4"):
+        table.add_column(column, justify="right")
+    for name, m in doc["per_class"].items():
+        cells = [f"{m[k]:.4f}" if isinstance(m[k], float) else "—" for k in
+                 ("class_acc", "class_acc_real", "js1", "js2", "js3", "js4")]
+        table.add_row(name, str(m["samples"]), *cells)
+    return table
+
+
 @click.command("evaluate")
 @click.argument("target", type=click.Path(path_type=str))
 @click.option("-n", "n", type=int, default=6400, show_default=True, help="Samples to draw (argmax decoding for text).")
@@ -61,6 +74,8 @@ def evaluate_cmd(target, n, seed, out_file, cache_dir, inception_weights, device
 
     Text: JS-1..4 vs the training corpus, BLEU-2..5 vs held-out sentences, self-BLEU-2..5,
     distinct n-grams, and for the embedded corpus % valid and the exact NLL under its grammar.
+    Conditional text: also the accuracy of a classifier trained on the real rows, on the samples
+    of each class and on held-out real rows, and JS-n per class.
 
     \b
     Examples:
@@ -90,5 +105,7 @@ def evaluate_cmd(target, n, seed, out_file, cache_dir, inception_weights, device
     for note in doc["notes"]:
         con.print(f"[yellow]{note}", markup=True)
     con.print(metrics_table(doc, describe))
+    if doc.get("per_class"):
+        con.print(per_class_table(doc))
     atomic_write_text(out, json.dumps(doc, indent=2) + "\n")
     con.print(f"metrics written to {out}")

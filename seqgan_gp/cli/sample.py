@@ -16,10 +16,13 @@ from seqgan_gp.rundir import resolve_checkpoint
 @click.command("sample")
 @click.argument("target", type=click.Path(path_type=str))
 @click.option("-n", "n", type=int, default=50, show_default=True,
-              help="How many samples (conditional image models: per class row).")
+              help="How many samples (conditional models: per class).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the noise (and of sampling).")
 @click.option("--temperature", type=float, default=0.0, show_default=True,
               help="Text: 0 takes the argmax per position (the paper's decoding); > 0 samples from softmax(logits/T).")
+@click.option("--label", default=None,
+              help="Conditional text models: the class to draw, by name or id [all classes in turn, each under a "
+                   "'== NAME (label K) ==' line, from the same noise].")
 @click.option("--classes", default=None,
               help="Conditional image models: the classes to draw, one grid row each, e.g. 0,3,7 [all].")
 @click.option("--out", "out_file", type=click.Path(path_type=str), default=None,
@@ -27,13 +30,15 @@ from seqgan_gp.rundir import resolve_checkpoint
                    "(images: the PNG grid [RUN_DIR/samples/sample_<iteration>_seed<seed>.png]).")
 @device_option
 @user_errors
-def sample_cmd(target, n, seed, temperature, classes, out_file, device):
+def sample_cmd(target, n, seed, temperature, label, classes, out_file, device):
     """Samples from a run directory (its newest checkpoint) or a checkpoint file.
 
     \b
     Examples:
       python cli.py sample runs/00000-text-embedded -n 20
       python cli.py sample runs/00000-text-embedded/checkpoints/checkpoint_00001200.safetensors --temperature 0.7
+      python cli.py sample runs/00003-text-embedded-type -n 5                    # 5 of every class
+      python cli.py sample runs/00003-text-embedded-type -n 20 --label transitive
       python cli.py sample runs/00001-image-embedded-cifar-resnet -n 64 --out grid.png
       python cli.py sample runs/00002-image-cifar10-cifar-resnet -n 10 --classes 0,1,2   # one row per class
     """
@@ -43,13 +48,16 @@ def sample_cmd(target, n, seed, temperature, classes, out_file, device):
     if kind == "text":
         from seqgan_gp.text.inference import sample_text
 
-        texts = sample_text(path, n=n, seed=seed, temperature=temperature, device=resolve_device(device))
+        texts = sample_text(path, n=n, seed=seed, temperature=temperature, device=resolve_device(device), label=label)
         body = "\n".join(texts) + "\n"
         if out_file:
             Path(out_file).write_text(body, encoding="utf-8")
         else:
             click.echo(body, nl=False)
         return
+    if label is not None:
+        raise UserError(f"--label {label}: only for text checkpoints; {path} is {kind!r} (conditional image "
+                        f"models take --classes)")
     if kind == "image":
         from image.sampling import sample_image
 

@@ -2,7 +2,8 @@
 
 Paper defaults are gan_language.py's (SPEC.md): batch 64, sequence length 32, DIM 512, 5 residual
 blocks, 10 critic iterations, λ = 10, Adam 1e-4 with betas (0.5, 0.9), 200,000 generator
-iterations, the first 10M sentences, a character vocabulary of at most 2048 ids.
+iterations, the first 10M sentences, a character vocabulary of at most 2048 ids. A run with
+``--label-column`` is conditional (seqgan_gp.text.conditional), with the image AC-GAN's loss scales.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from seqgan_gp.config import GANConfig, pick_preset
+from seqgan_gp.config import GANConfig, paper_value, pick_preset
 from seqgan_gp.configfile import check_at_least_one
 from seqgan_gp.errors import UserError
 
 KIND = "text"  # config.json's and checkpoints' kind; trained by train-text
 TOKENIZERS = ("char", "word", "sentencepiece")
 MAX_VOCAB = 55_108  # largest V with V**4 < 2**63 (n-gram codes of JS-4)
+CONDITIONS = ("blocks", "input")  # how a conditional generator takes its class (seqgan_gp.text.conditional)
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,11 @@ class TextConfig(GANConfig):
     max_examples: int = 10_000_000  # sentences read from the corpus (paper: first 10M)
     embedded_size: int = 100_000  # sentences generated for the embedded corpus
     eval_samples: int = 640  # argmax samples per evaluation (paper: 640)
+    # conditional runs (AC-GAN for text, seqgan_gp.text.conditional); the paper's language model has none
+    label_column: Optional[str] = None  # class labels: a datasets column, "tab" (text files), "type" (embedded); None: unconditional
+    condition: str = "blocks"  # where the class enters G: blocks (a class vector before every residual block) | input (added to Linear(z))
+    acgan_scale: float = 1.0  # weight of the critic's class cross-entropy on real rows (paper's AC-GAN: 1.0)
+    acgan_scale_g: float = 0.1  # weight of the generator's class cross-entropy (paper's AC-GAN: 0.1)
     # the shared settings where the language model's paper values differ from Algorithm 1's
     critic_iters: int = 10  # critic steps per generator step (paper: 10)
 
@@ -64,6 +71,17 @@ class TextConfig(GANConfig):
         if self.min_tokens < 0 or self.min_tokens > self.seq_len:
             raise UserError(f"--min-tokens {self.min_tokens}: must lie between 0 and --seq-len {self.seq_len}; "
                             f"pass a value in that range (paper: 0)")
+        if self.condition not in CONDITIONS:
+            raise UserError(f"--condition {self.condition}: choose {' or '.join(CONDITIONS)}")
+        if self.acgan_scale < 0 or self.acgan_scale_g < 0:
+            raise UserError(f"--acgan-scale {self.acgan_scale:g} / --acgan-scale-g {self.acgan_scale_g:g}: must be "
+                            f"0 or more; pass e.g. --acgan-scale 1.0 --acgan-scale-g 0.1 (the paper's)")
+        if self.label_column is None:
+            changed = [f for f in ("condition", "acgan_scale", "acgan_scale_g") if getattr(self, f) != paper_value(self, f)]
+            if changed:
+                flags = ", ".join("--" + f.replace("_", "-") for f in changed)
+                raise UserError(f"{flags}: only for a conditional run; add --label-column NAME (the column of class "
+                                f"labels) or drop {flags}")
         if self.vocab_size > MAX_VOCAB:
             raise UserError(f"--vocab-size {self.vocab_size}: at most {MAX_VOCAB} (JS-4 codes a 4-gram of ids "
                             f"as one 64-bit integer, V^4 < 2^63); pass a smaller --vocab-size")

@@ -1,5 +1,7 @@
 """``evaluate`` of a text checkpoint: the metrics of seqgan_gp.text.metrics for ``n`` argmax samples,
-as the metrics.json document (the command line renders it as a table)."""
+as the metrics.json document (the command line renders it as a table). A conditional checkpoint's
+samples follow the classes' shares of the corpus, and the document adds ``class_acc`` and the
+per-class metrics of seqgan_gp.text.class_metrics."""
 
 from __future__ import annotations
 
@@ -13,7 +15,9 @@ from seqgan_gp.errors import UserError
 from seqgan_gp.provenance import versions
 from seqgan_gp.rundir import resolve_checkpoint
 from seqgan_gp.text.data import check_tokenizer, open_cached_text_data, open_text_data
-from seqgan_gp.text.inference import load_generator
+from seqgan_gp.text.class_metrics import CLASSIFIER_PROTOCOL, ClassMetrics
+from seqgan_gp.text.conditional import generate_per_class, proportional_counts
+from seqgan_gp.text.inference import checkpoint_classes, load_generator
 from seqgan_gp.text.metrics import BLEU_PROTOCOL, TextMetrics
 from seqgan_gp.text.sampling import generate_ids
 
@@ -40,8 +44,24 @@ def evaluate_text(target: Path, *, n: int, seed: int, device: torch.device, cons
             notes.append(f"the corpus {cfg.corpus!r} changed since training (same vocabulary); "
                          f"metrics are against its current content")
     metrics = TextMetrics(tok, data, grammar_corpus=cfg.corpus == "embedded", console=console)
-    ids = generate_ids(G, n, seed=seed)
+    classes = checkpoint_classes(meta, cfg, path)
+    if classes is None:
+        ids = generate_ids(G, n, seed=seed)
+    else:  # each class with its share of the corpus, so that the corpus-wide metrics compare like with like
+        ids, labels = generate_per_class(G, proportional_counts(classes.probabilities(), n), seed=seed,
+                                         shared_noise=False)
     values = metrics(ids)
+    conditional = {}
+    if classes is not None:
+        conditional = {"labels": classes.to_json(), "per_class": None, "classifier_protocol": CLASSIFIER_PROTOCOL}
+        if data is not None and data.classes == classes:
+            scores = ClassMetrics(data, seed=cfg.seed)
+            values.update(scores.accuracy(ids, labels))
+            conditional["per_class"] = scores.per_class(ids, labels)
+        else:
+            notes.append("the labelled corpus is unavailable" if data is None else
+                         "the corpus's labels differ from the checkpoint's")
+            notes[-1] += "; per-class metrics (class_acc, per-class JS-n) are left out"
     doc = {
         "kind": "text", "checkpoint": str(path), "iteration": meta.get("iteration"), "corpus": cfg.corpus,
         "tokenizer": tok.kind, "samples": n, "seed": seed, "decoding": "argmax (the paper's)",
@@ -49,6 +69,6 @@ def evaluate_text(target: Path, *, n: int, seed: int, device: torch.device, cons
         "metrics": values, "bleu_protocol": BLEU_PROTOCOL,
         "js_protocol": "paper's NgramLanguageModel.js_with over token n-grams (padding counts), samples vs all "
                        "training rows, bits",
-        "versions": versions(EVAL_PACKAGES), "notes": notes,
+        "versions": versions(EVAL_PACKAGES), "notes": notes, **conditional,
     }
     return doc

@@ -3,6 +3,8 @@
 The corpus is encoded once into the cache (corpora.cache) and read from there as memory-mapped
 ids; batches arrive one-hot on the device (seqgan_gp.batches). Samples are argmax decodings of a
 fixed noise batch (watch one batch improve); evaluations are the metrics of seqgan_gp.text.metrics.
+With ``--label-column`` the run is conditional (seqgan_gp.text.conditional): labelled batches, the
+AC-GAN objective, samples grouped by class and ``class_acc`` in every evaluation.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from rich.console import Console
 from corpora.cache import EncodedCorpus
 from seqgan_gp.batches import TokenBatches
 from seqgan_gp.distributed import DistContext
+from seqgan_gp.errors import UserError
 from seqgan_gp.gan import gan_trainable
 from seqgan_gp.rundir import RunDir
 from seqgan_gp.task import Trainable
+from seqgan_gp.text import conditional
 from seqgan_gp.text.config import KIND, TextConfig
 from seqgan_gp.text.data import check_batch, check_same_corpus, corpus_name, open_text_data
 from seqgan_gp.text.metrics import TextEvaluator
@@ -40,45 +44,71 @@ class TextTask:
     resumable = ("eval_samples",)
 
     def run_name(self, cfg: TextConfig) -> str:
-        return f"text-{corpus_name(cfg.corpus)}"
+        by = f"-{cfg.label_column}" if cfg.label_column else ""
+        return f"text-{corpus_name(cfg.corpus)}{by}"
 
     def open_data(self, cfg: TextConfig, *, console: Console, show_progress: bool) -> EncodedCorpus:
         data = open_text_data(cfg, console=console, cache_dir=self.cache_dir, show_progress=show_progress)
         check_batch(cfg, data)
+        if data.classes is not None:
+            conditional.note_rare_classes(cfg, data, console)
         return data
 
     def metadata(self, cfg: TextConfig, data: EncodedCorpus) -> dict:
         stats = {k: data.stats[k] for k in ("tokens", "unknown", "truncated", "replaced")}
-        return {"tokenizer": data.tokenizer.to_json(), "corpus_fingerprint": data.encoding_digest,  # the key of older runs
+        meta = {"tokenizer": data.tokenizer.to_json(), "corpus_fingerprint": data.encoding_digest,  # the key of older runs
                 "corpus_stats": {"sentences": len(data.train), "vocab_size": data.tokenizer.vocab_size,
                                  "heldout": len(data.heldout) if data.heldout is not None else 0,
                                  "cache": str(data.path), **stats}}
+        if data.classes is not None:
+            meta["labels"] = data.classes.to_json()  # the label vocabulary travels like the tokenizer
+        return meta
 
     def check_resume(self, cfg: TextConfig, data: EncodedCorpus, meta: dict, where: Path) -> None:
         check_same_corpus(where, cfg, meta, data)
+        current = data.classes.to_json() if data.classes is not None else None
+        if meta.get("labels") != current:  # the digest covers them; this names what changed
+            raise UserError(f"--resume {where}: the class labels of --corpus {cfg.corpus} differ from the "
+                            f"checkpoint's; restore the corpus the run was trained on or start a new run")
 
     def build(self, cfg: TextConfig, data: EncodedCorpus, device: torch.device, dist: DistContext) -> Trainable:
+        if data.classes is not None:
+            return conditional.conditional_trainable(cfg, data, device, dist)
         G, D = build_networks(cfg, data.tokenizer.vocab_size, device)
         batches = TokenBatches(data.train, data.tokenizer.vocab_size, cfg.batch_size, cfg.seed, device,
                                rank=dist.rank, world=dist.world)
         return gan_trainable(cfg, G, D, batches, device)
 
     def header(self, cfg: TextConfig, data: EncodedCorpus) -> str:
+        classes = ""
+        if data.classes is not None:
+            classes = (f", conditional AC-GAN on {len(data.classes)} classes of {cfg.label_column} "
+                       f"({data.classes.describe(4)}), class input: {cfg.condition}")
         return (f"{cfg.corpus}: {len(data.train):,} sentences, vocabulary {data.tokenizer.vocab_size}, DIM {cfg.dim}, "
-                f"{cfg.blocks} blocks, {cfg.critic_iters} critic steps")
+                f"{cfg.blocks} blocks, {cfg.critic_iters} critic steps{classes}")
 
     def sampler(self, cfg: TextConfig, trainable: Trainable, data: EncodedCorpus, folder: Path):
         G, tok = trainable.state.modules["G"], data.tokenizer
 
         def sample(iteration: int) -> list[str]:
-            texts = tok.decode(generate_ids(G, SAMPLES, seed=cfg.seed))  # fixed z: watch one batch improve
+            if data.classes is None:
+                texts = tok.decode(generate_ids(G, SAMPLES, seed=cfg.seed))  # fixed z: watch one batch improve
+            else:  # the same z for every class: the rows of two classes differ by the class alone
+                K = len(data.classes)
+                counts = [max(1, SAMPLES // K) if k < SAMPLES else 0 for k in range(K)]
+                ids, labels = conditional.generate_per_class(G, counts, seed=cfg.seed)
+                texts = conditional.grouped_lines(tok.decode(ids), labels, data.classes.names)
             (folder / f"samples_{iteration:08d}.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
             return texts
 
         return sample
 
     def evaluator(self, cfg: TextConfig, trainable: Trainable, data: EncodedCorpus, *, device: torch.device,
-                  console: Console) -> TextEvaluator:
+                  console: Console):
+        if data.classes is not None:
+            from seqgan_gp.text.class_metrics import ConditionalEvaluator
+
+            return ConditionalEvaluator(cfg, trainable.state.modules["G"], data, console)
         return TextEvaluator(cfg, trainable.state.modules["G"], data, console)
 
     def finish(self, cfg: TextConfig, run: RunDir) -> None:
