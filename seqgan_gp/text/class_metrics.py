@@ -37,10 +37,10 @@ class ClassMetrics:
             raise ValueError("per-class metrics need a labelled corpus")
         self.data, self.classes = data, data.classes
         K, V = len(self.classes), data.tokenizer.vocab_size
-        train, test = split_rows(len(data.train), seed)
-        labels = np.asarray(data.labels, dtype=np.int64)
-        self.classifier = NgramClassifier(V, K).fit(np.asarray(data.train[train]), labels[train])
-        truth = labels[test]
+        train, test = split_rows(len(data.train), seed)  # sorted indices: kind reads of the memory maps
+        self.classifier = NgramClassifier(V, K).fit(np.asarray(data.train[train]),
+                                                    np.asarray(data.labels[train], dtype=np.int64))
+        truth = np.asarray(data.labels[test], dtype=np.int64)
         predicted = self.classifier.predict(np.asarray(data.train[test]))
         self.real_rows, self.real_acc = per_class_accuracy(predicted, truth, K)
         self.real_overall = float((predicted == truth).mean())
