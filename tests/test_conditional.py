@@ -318,3 +318,12 @@ def test_a_short_conditional_run_renders_each_class_well_above_chance(tmp_path):
     record = done.result.metrics[-1]
     assert record["class_acc"] >= 0.75, record  # chance: 0.5; 0.89 when measured
     assert done.result.metrics[0]["class_acc"] < 0.6  # untrained
+
+
+def test_a_class_rarer_than_a_batch_trains_with_a_note(cli_runner, tmp_path):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("".join(f"{'rare' if i < 3 else 'common'}\tsentence {i}\n" for i in range(60)))
+    r = invoke(cli_runner, "train-text", "--preset", "tiny", "--corpus", corpus, "--label-column", "tab",
+               "--iters", 1, "--out", tmp_path / "run", "--cache-dir", tmp_path / "cache")
+    assert r.exit_code == 0, r.output
+    assert "note: 1 of 2 classes have fewer rows than one batch of 16: rare (3)" in " ".join(r.output.split())
