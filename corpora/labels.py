@@ -214,4 +214,7 @@ def open_labels(folder: Path, doc: dict, rows: int) -> tuple[LabelSet, np.ndarra
         raise ValueError(f"{info['file']} is missing or does not hold one label per training row")
     if sum(labels.counts) != rows:
         raise ValueError("the label counts do not add up to the training rows")
-    return labels, np.memmap(path, dtype=DTYPE, mode="r", shape=(rows,))
+    ids = np.memmap(path, dtype=DTYPE, mode="r", shape=(rows,))
+    if rows and int(ids.max()) >= len(labels):  # 2 bytes a row: milliseconds, and no class id past the names
+        raise ValueError(f"{info['file']} holds class ids beyond the {len(labels)} label names")
+    return labels, ids

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from corpora import CorpusError
-from corpora.cache import entry_path, prepare
+from corpora.cache import entry_path, prepare, sampled_digest
 from corpora.encode import EncodeSpec
 from corpora.grammar import SENTENCE_TYPES, generate, generate_typed
 from corpora.labels import MAX_CLASSES, LabelSet, sort_key
@@ -171,3 +171,29 @@ def test_label_columns_that_the_corpus_cannot_have_are_refused(tmp_path):
         open_source("embedded", label_column="topic")
     with pytest.raises(CorpusError, match="One Billion Word has no class labels"):
         open_source("billion_word", label_column="label")
+
+
+def test_a_damaged_label_file_or_label_vocabulary_is_encoded_again(tmp_path):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("".join(f"{'ab'[i % 2]}\tline {i}\n" for i in range(50)))
+    enc = encode(tmp_path, corpus, "tab")
+    meta_path = enc.path / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    ids = np.fromfile(enc.path / "train.labels", dtype="<u2")
+    ids[3] = 7  # a class id past the two names
+    ids.tofile(enc.path / "train.labels")
+    meta["labels"]["array"]["sampled"] = sampled_digest(enc.path / "train.labels")  # checksum fits, content wrong
+    meta_path.write_text(json.dumps(meta))
+    notes = []
+
+    class Notes:
+        def stage(self, *a): pass
+
+        def advance(self, *a): pass
+
+        def note(self, message): notes.append(message)
+
+    again = prepare(open_source(str(corpus), label_column="tab"), EncodeSpec(seq_len=16, label_column="tab"),
+                    tmp_path / "cache", progress=Notes())
+    assert again.built and "class ids beyond the 2 label names" in notes[0]
+    assert np.asarray(again.labels).tolist() == [i % 2 for i in range(50)]
