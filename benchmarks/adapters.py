@@ -104,7 +104,7 @@ def image_networks(cfg, device: torch.device):
 def image_step(cfg, G, D, real, *, device: torch.device, flags: dict, tf32: bool = True) -> Built:
     """Our image step as ``train-image`` builds it (loss, optimizer and its settings from ``cfg``);
     ``real()`` returns a batch, or (batch, labels) for the conditional model."""
-    from image.acgan import ACGAN
+    from seqgan_gp.acgan import ACGAN
     from seqgan_gp.gan import objective_of
     from seqgan_gp.optimizers import LOSS_DEFAULTS
 

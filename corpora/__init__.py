@@ -10,7 +10,9 @@ What the package owns:
 * tokenizers (:mod:`corpora.tokenizers`, vectorised rows in :mod:`corpora.rows`): the paper's
   characters, UTF-8 bytes (the reference's Python 2 reading), words and sentencepiece;
 * the encoded-corpus cache (:mod:`corpora.encode`, :mod:`corpora.cache`): a corpus encoded once
-  into memory-mapped ``(N, seq_len)`` token ids, found again by its ``encoding_digest``.
+  into memory-mapped ``(N, seq_len)`` token ids, found again by its ``encoding_digest``;
+* class labels (:mod:`corpora.labels`, ``--label-column``): read beside the sentences, encoded
+  beside the ids as ``(N,)`` class ids with their label vocabulary.
 
 What it may import: the standard library, numpy, sentencepiece (inside the sentencepiece
 tokenizer) and datasets (only when a datasets-backed source is read, never for text files,

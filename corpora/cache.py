@@ -15,6 +15,8 @@ Layout (``--cache-dir``; default ``$SEQGAN_GP_CACHE``, else ``$XDG_CACHE_HOME/se
                       truncation rates, ...)
         train.ids     (N, seq_len) little-endian uint16 ids (int32 when the vocabulary is larger)
         heldout.ids   validation rows, when the corpus has a validation set
+        train.labels  (N,) little-endian uint16 class ids, one per training row (--label-column;
+                      the label vocabulary in meta.json's "labels"; corpora.labels)
         ngrams.npz    n-gram counts of all training rows (written by seqgan_gp.text.data on first use)
 
 Three hashes, three names:
@@ -54,6 +56,7 @@ import numpy as np
 from corpora import CorpusError
 from corpora.encode import (EMPTY, EncodeSpec, Progress, encode_rows, fit_tokenizer, id_dtype, no_text,
                             no_usable_lines)
+from corpora.labels import LabelSet, LabelWriter, open_labels
 from corpora.one_pass import TooManyCharacters, encode_bytes, encode_chars
 from corpora.sources import Source
 from corpora.textfile import MAX_LINE_BYTES
@@ -80,14 +83,25 @@ class EncodedCorpus:
     encoding_digest: str  # corpus content + encoding settings; a resumed run must see the same
     built: bool = False  # True when this call encoded it, False when opened from the cache
     meta: dict = field(default_factory=dict)
+    labels: Optional[np.ndarray] = None  # (N,) memory-mapped class ids of the training rows (--label-column)
+    classes: Optional[LabelSet] = None  # their vocabulary: names and rows per class
 
 
 class StaleCache(Exception):
     """A cache entry that must be rebuilt; the message says why."""
 
 
+def spec_doc(spec: EncodeSpec) -> dict:
+    """The encoding settings as hashed into keys and digests; an unlabelled spec hashes as it did
+    before labels existed, so its entries and the digests runs recorded stay valid."""
+    doc = asdict(spec)
+    if doc.get("label_column") is None:
+        doc.pop("label_column", None)
+    return doc
+
+
 def entry_path(source: Source, spec: EncodeSpec, cache_dir: Path) -> Path:
-    key = hashlib.sha256(json.dumps({"source": source.identity(), "spec": asdict(spec)}, sort_keys=True,
+    key = hashlib.sha256(json.dumps({"source": source.identity(), "spec": spec_doc(spec)}, sort_keys=True,
                                     default=str).encode()).hexdigest()[:16]
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", source.name)[:40] or "corpus"
     return Path(cache_dir) / f"{name}-{spec.tokenizer}-L{spec.seq_len}-{key}"
@@ -112,7 +126,7 @@ def prepare(source: Source, spec: EncodeSpec, cache_dir: Optional[Path] = None, 
 
 def encoding_digest(content_hash: str, spec: EncodeSpec) -> str:
     """The digest of an encoding: the corpus's content hash and every encoding setting."""
-    return hashlib.sha256(f"{content_hash}|{json.dumps(asdict(spec), sort_keys=True)}".encode()).hexdigest()[:16]
+    return hashlib.sha256(f"{content_hash}|{json.dumps(spec_doc(spec), sort_keys=True)}".encode()).hexdigest()[:16]
 
 
 def sampled_digest(path: Path, blocks: int = 16, block_bytes: int = 4096) -> str:
@@ -170,12 +184,18 @@ def open_entry(entry: Path, content_hash: Optional[str]) -> Optional[EncodedCorp
             arrays[split] = np.memmap(path, dtype=dtype, mode="r", shape=(rows, seq_len)) if rows else None
         if arrays["train"] is None:
             raise StaleCache("no training rows")
+        classes, labels = None, None
+        if meta.get("labels") is not None:
+            classes, labels = open_labels(entry, meta["labels"], len(arrays["train"]))
+            info = meta["arrays"]["labels"]
+            if sampled_digest(entry / info["file"]) != info["sampled"]:
+                raise StaleCache(f"{info['file']} does not match its checksum (damaged)")
     except StaleCache:
         raise
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise StaleCache(f"meta.json is damaged ({type(exc).__name__}: {exc})") from None
     return EncodedCorpus(entry, tok, arrays["train"], arrays["heldout"], meta["stats"], meta["encoding_digest"],
-                         built=False, meta=meta)
+                         built=False, meta=meta, labels=labels, classes=classes)
 
 
 def find_entry(cache_dir: Path, encoding_digest: str) -> Optional[EncodedCorpus]:
@@ -235,7 +255,7 @@ def _build(entry: Path, source: Source, spec: EncodeSpec, content_hash: str, pro
         if source.content_hash() != content_hash:
             raise CorpusError("the corpus changed while it was being encoded (a file was written, replaced or "
                               "touched meanwhile); run again once nothing writes to it")
-        meta.update(identity={"source": source.identity(), "spec": asdict(spec)}, content_hash=content_hash,
+        meta.update(identity={"source": source.identity(), "spec": spec_doc(spec)}, content_hash=content_hash,
                     encoding_digest=encoding_digest(content_hash, spec))
         (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
         _install(tmp, entry)
@@ -260,25 +280,38 @@ def _encode(tmp: Path, source: Source, spec: EncodeSpec, progress: Progress) -> 
     """Encode the training (and held-out) rows into ``tmp``; returns the entry's meta.json minus its hashes."""
     t0 = time.perf_counter()
     tok, train = None, None
-    if spec.tokenizer == "byte":
-        progress.stage("encoding bytes", source.size_bytes())
-        tok, train = encode_bytes(source.train(spec.max_examples), spec, tmp / "train.ids", progress)
-    elif spec.tokenizer == "char" and spec.vocab_size <= 65536:
-        try:
-            progress.stage("encoding characters", source.size_bytes())
-            tok, train = encode_chars(source.train(spec.max_examples), spec, tmp / "train.ids", progress)
-        except TooManyCharacters:
-            progress.note("more than 65,536 distinct characters: counting and encoding in two passes")
-    if train is None:
-        tok = fit_tokenizer(source, spec, progress)
-        progress.stage("encoding", source.size_bytes())
-        train = encode_rows(source.train(spec.max_examples), tok, spec, tmp / "train.ids", id_dtype(tok), progress)
+    labels = _label_writer(tmp, spec)
+    try:
+        if spec.tokenizer == "byte":
+            progress.stage("encoding bytes", source.size_bytes())
+            tok, train = encode_bytes(source.train(spec.max_examples), spec, tmp / "train.ids", progress, labels)
+        elif spec.tokenizer == "char" and spec.vocab_size <= 65536:
+            try:
+                progress.stage("encoding characters", source.size_bytes())
+                tok, train = encode_chars(source.train(spec.max_examples), spec, tmp / "train.ids", progress, labels)
+            except TooManyCharacters:
+                progress.note("more than 65,536 distinct characters: counting and encoding in two passes")
+                labels = _label_writer(tmp, spec, labels)
+        if train is None:
+            tok = fit_tokenizer(source, spec, progress)
+            progress.stage("encoding", source.size_bytes())
+            train = encode_rows(source.train(spec.max_examples), tok, spec, tmp / "train.ids", id_dtype(tok),
+                                progress, labels)
+    finally:
+        if labels is not None:
+            labels.close()
     if train["lines"] == 0:
         raise CorpusError(EMPTY)
     if train["rows"] == 0:
         raise CorpusError(no_usable_lines(train, spec))
     if train["tokens"] <= train["pad_tokens"]:
         raise CorpusError(no_text(train, tok))
+    classes = None
+    if labels is not None:
+        classes, labels_info = labels.finish()
+        if labels_info["rows"] != train["rows"]:
+            raise RuntimeError(f"{labels_info['rows']} labels for {train['rows']} rows")
+        labels_info["sampled"] = sampled_digest(tmp / labels_info["file"])
     if train["clipped"]:
         progress.note(f"{train['clipped']:,} lines longer than {MAX_LINE_BYTES >> 20} MiB were cut there (a row "
                       f"keeps its first {spec.seq_len} tokens)")
@@ -296,8 +329,20 @@ def _encode(tmp: Path, source: Source, spec: EncodeSpec, progress: Progress) -> 
                                    "too_long", "replaced", "raw_bytes", "clipped")}
     stats.update(vocab_size=tok.vocab_size, heldout_rows=heldout["rows"] if heldout else 0, seconds=seconds,
                  bytes_on_disk=sum(p.stat().st_size for p in tmp.iterdir()))
-    return {"version": CACHE_VERSION, "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "seq_len": spec.seq_len,
+    meta = {"version": CACHE_VERSION, "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "seq_len": spec.seq_len,
             "dtype": dtype.str, "arrays": arrays, "stats": stats, "tokenizer": tok.to_json()}
+    if classes is not None:
+        arrays["labels"] = labels_info
+        stats["classes"] = len(classes)
+        meta["labels"] = {"set": classes.to_json(), "array": labels_info}
+    return meta
+
+
+def _label_writer(tmp: Path, spec: EncodeSpec, previous: Optional[LabelWriter] = None) -> Optional[LabelWriter]:
+    """A fresh writer of the training rows' class labels (None for an unlabelled corpus)."""
+    if previous is not None:
+        previous.close()
+    return LabelWriter(tmp / "train.labels", spec.label_column) if spec.label_column else None
 
 
 def _array_info(folder: Path, name: str, s: dict) -> dict:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 from corpora import CorpusError
+from corpora.labels import label_name
 from corpora.sources import Source, files_content_hash, sha256_of, total_size
 from corpora.textfile import Chunk, check_text_file
 
@@ -83,8 +84,12 @@ def pick_column(columns: list[str], string_columns: list[str], requested: Option
                       f"{', '.join(columns) or '(no columns)'}")
 
 
-def _values_to_chunk(values: list, column: str, where: str, first_row: int) -> Chunk:
+def _values_to_chunk(values: list, column: str, where: str, first_row: int, labels: Optional[list] = None,
+                     label_column: Optional[str] = None, names: Optional[list[str]] = None) -> Chunk:
+    """The sentences of a batch's text values, with each row's label (``labels``: the label column's
+    values; ``names``: a ClassLabel column's names) given to every sentence of its row."""
     lines: list[str] = []
+    sentence_labels: Optional[list[str]] = [] if labels is not None else None
     nbytes = 0
     for i, value in enumerate(values):
         if value is None:
@@ -97,20 +102,41 @@ def _values_to_chunk(values: list, column: str, where: str, first_row: int) -> C
                               f"character; text has none: clean that value")
         nbytes += len(value) + 1
         if "\n" in value or "\r" in value:
-            lines.extend(l for l in value.replace("\r\n", "\n").replace("\r", "\n").split("\n") if l.strip())
-        elif value.strip():
-            lines.append(value)
-    return Chunk(lines, nbytes)
+            parts = [l for l in value.replace("\r\n", "\n").replace("\r", "\n").split("\n") if l.strip()]
+        else:
+            parts = [value] if value.strip() else []
+        if parts and labels is not None:
+            name = label_name(labels[i], column=label_column, where=where, row=first_row + i + 1, names=names)
+            sentence_labels.extend([name] * len(parts))
+        lines.extend(parts)
+    return Chunk(lines, nbytes, labels=sentence_labels)
+
+
+def class_names(ds, column: str) -> Optional[list[str]]:
+    """The names of a ``ClassLabel`` column (its values are indices into them), else None."""
+    feature = (getattr(ds, "features", None) or {}).get(column)
+    return list(feature.names) if type(feature).__name__ == "ClassLabel" else None
+
+
+def _check_label_column(label_column: str, text_column: str, columns: list[str], where: str) -> None:
+    if label_column not in columns:
+        raise CorpusError(f"--label-column {label_column}: {where} has no such column; its columns are "
+                          f"{', '.join(columns) or '(none)'}")
+    if label_column == text_column:
+        raise CorpusError(f"--label-column {label_column}: that is the text column; pass the column holding the "
+                          f"class labels (--text-column names the text)")
 
 
 def _dataset_chunks(ds, requested: Optional[str], where: str, max_lines: Optional[int],
-                    explain=lambda: None) -> Iterator[Chunk]:
-    """Chunks of a ``datasets`` Dataset or IterableDataset, column picked by name or type.
+                    explain=lambda: None, label_column: Optional[str] = None) -> Iterator[Chunk]:
+    """Chunks of a ``datasets`` Dataset or IterableDataset, column picked by name or type, each
+    sentence labelled from ``label_column`` when given.
 
     ``explain()`` may name the exact place of a read failure (e.g. the malformed JSON line).
     """
     n = rows = 0
     column = None
+    names = class_names(ds, label_column) if label_column else None
     batches = iter(ds.iter(batch_size=BATCH_ROWS))
     while True:
         try:
@@ -124,12 +150,17 @@ def _dataset_chunks(ds, requested: Optional[str], where: str, max_lines: Optiona
             return
         if column is None:
             columns = list(batch)
-            strings = [c for c in columns if any(isinstance(v, str) for v in batch[c][:100])]
+            strings = [c for c in columns if c != label_column and any(isinstance(v, str) for v in batch[c][:100])]
             column = pick_column(columns, strings, requested, where)
-        chunk = _values_to_chunk(batch[column], column, where, rows)
+            if label_column:
+                _check_label_column(label_column, column, columns, where)
+        labels = batch[label_column] if label_column else None
+        chunk = _values_to_chunk(batch[column], column, where, rows, labels, label_column, names)
         rows += len(batch[column])
         if max_lines is not None and n + len(chunk.lines) >= max_lines:
+            chunk_labels = chunk.labels
             chunk.lines = chunk.lines[: max_lines - n]
+            chunk.labels = chunk_labels[: max_lines - n] if chunk_labels is not None else None
             yield chunk
             return
         n += len(chunk.lines)
@@ -180,8 +211,10 @@ def _bounded_lines(f, limit: int) -> Iterator[Optional[bytes]]:
 class DatasetFilesSource(Source):
     """JSON lines, CSV or Parquet files read by ``datasets.load_dataset(builder, streaming=True)``."""
 
-    def __init__(self, builder: str, paths: list[Path], name: str, text_column: Optional[str]):
+    def __init__(self, builder: str, paths: list[Path], name: str, text_column: Optional[str],
+                 label_column: Optional[str] = None):
         self.builder, self.paths, self.name, self.text_column = builder, [Path(p) for p in paths], name, text_column
+        self.label_column = label_column
 
     def identity(self) -> dict:
         return {"files": [str(p.resolve()) for p in self.paths], "builder": self.builder,
@@ -203,7 +236,8 @@ class DatasetFilesSource(Source):
             raise CorpusError(f"--corpus {where}: the datasets library could not open it as {self.builder} "
                               f"({_one_line(exc)})") from None
         jsonl = [p for p in self.paths if p.suffix.lower() == ".jsonl"]
-        return _dataset_chunks(ds, self.text_column, where, max_lines, explain=lambda: first_bad_json_line(jsonl))
+        return _dataset_chunks(ds, self.text_column, where, max_lines, explain=lambda: first_bad_json_line(jsonl),
+                               label_column=self.label_column)
 
 
 def _split_choice(splits: list[str], requested: Optional[str], where: str) -> tuple[str, Optional[str]]:
@@ -222,9 +256,9 @@ class DatasetSource(Source):
     """A loaded ``datasets`` Dataset/DatasetDict: saved with ``save_to_disk`` or from the Hub."""
 
     def __init__(self, loader, name: str, identity: dict, where: str, text_column: Optional[str],
-                 split: Optional[str] = None):
+                 split: Optional[str] = None, label_column: Optional[str] = None):
         self._loader, self.name, self._identity, self.where = loader, name, identity, where
-        self.text_column, self.split = text_column, split
+        self.text_column, self.split, self.label_column = text_column, split, label_column
         self._loaded = None
 
     def _splits(self):
@@ -251,14 +285,15 @@ class DatasetSource(Source):
         return sha256_of([train._fingerprint, held._fingerprint if held is not None else None, self.identity()])
 
     def train(self, max_lines):
-        return _dataset_chunks(self._splits()[0], self.text_column, self.where, max_lines)
+        return _dataset_chunks(self._splits()[0], self.text_column, self.where, max_lines,
+                               label_column=self.label_column)
 
     def heldout(self, max_lines):
         held = self._splits()[1]
         return iter(()) if held is None else _dataset_chunks(held, self.text_column, self.where, max_lines)
 
 
-def saved_source(path: Path, text_column: Optional[str]) -> DatasetSource:
+def saved_source(path: Path, text_column: Optional[str], label_column: Optional[str] = None) -> DatasetSource:
     """A folder written by ``Dataset.save_to_disk`` or ``DatasetDict.save_to_disk``."""
     def load():
         try:
@@ -267,7 +302,8 @@ def saved_source(path: Path, text_column: Optional[str]) -> DatasetSource:
         except Exception as exc:
             raise CorpusError(f"--corpus {path}: looks like a saved dataset but does not load "
                               f"({_one_line(exc)}); write it again with save_to_disk") from None
-    return DatasetSource(load, path.name, {"saved": str(path.resolve())}, str(path), text_column)
+    return DatasetSource(load, path.name, {"saved": str(path.resolve())}, str(path), text_column,
+                         label_column=label_column)
 
 
 def parse_hf(corpus: str) -> tuple[str, Optional[str], Optional[str]]:
@@ -280,7 +316,7 @@ def parse_hf(corpus: str) -> tuple[str, Optional[str], Optional[str]]:
     return name, config or None, split or None
 
 
-def hub_source(corpus: str, text_column: Optional[str]) -> DatasetSource:
+def hub_source(corpus: str, text_column: Optional[str], label_column: Optional[str] = None) -> DatasetSource:
     """``hf:NAME[:CONFIG][:SPLIT]`` through ``datasets.load_dataset`` (the local cache when offline)."""
     name, config, split = parse_hf(corpus)
 
@@ -302,5 +338,5 @@ def hub_source(corpus: str, text_column: Optional[str]) -> DatasetSource:
             raise CorpusError(f"--corpus {corpus}: the datasets library could not load it ({_one_line(exc)})") from None
 
     short = name.rstrip("/").split("/")[-1] + (f"-{config}" if config else "")
-    return DatasetSource(load, short, {"hf": name, "config": config}, corpus, text_column, split)
+    return DatasetSource(load, short, {"hf": name, "config": config}, corpus, text_column, split, label_column)
 

@@ -41,7 +41,8 @@ EMPTY = "the corpus is empty: it holds no non-empty lines; give a corpus with on
 
 @dataclass(frozen=True)
 class EncodeSpec:
-    """How a corpus becomes rows of ids; every field is part of the cache key."""
+    """How a corpus becomes rows of ids; every field is part of the cache key (``label_column`` only
+    when set, so that unlabelled entries keep the keys and digests they had before labels existed)."""
 
     tokenizer: str = "char"  # char (the paper's, on code points) | byte (the reference's bytes) | word | sentencepiece
     vocab_size: int = 2048  # most ids, unknown and pad included
@@ -52,6 +53,7 @@ class EncodeSpec:
     min_tokens: int = 0  # drop lines with fewer tokens
     heldout_max: int = 10_000  # validation lines encoded
     seed: int = 0  # sentencepiece's sampling of training sentences
+    label_column: Optional[str] = None  # where class labels are read (corpora.labels); None: unlabelled
 
 
 class Progress:
@@ -175,8 +177,10 @@ def fit_tokenizer(source: Source, spec: EncodeSpec, progress: Progress):
     return counts.tokenizer(spec.vocab_size)
 
 
-def encode_rows(chunks: Iterator[Chunk], tok, spec: EncodeSpec, path: Path, dtype, progress: Progress) -> dict:
-    """Append the kept rows of every chunk to ``path``; returns counts and checksums."""
+def encode_rows(chunks: Iterator[Chunk], tok, spec: EncodeSpec, path: Path, dtype, progress: Progress,
+                labels=None) -> dict:
+    """Append the kept rows of every chunk to ``path`` (and their class labels to ``labels``, a
+    corpora.labels.LabelWriter); returns counts and checksums."""
     L = spec.seq_len
     s = new_stats()
     crc = 0
@@ -192,6 +196,8 @@ def encode_rows(chunks: Iterator[Chunk], tok, spec: EncodeSpec, path: Path, dtyp
             else:
                 ids, lengths = tok.encode_joined(chunk.text)
             keep = keep_mask(lengths, spec, s)
+            if labels is not None:
+                labels.add(chunk.labels, chunk.n, keep)
             if keep is not None:
                 ids, lengths = ids[keep], lengths[keep]
             real = positions[None, :] < np.minimum(lengths, L)[:, None]

@@ -9,13 +9,17 @@ have come from the grammar (a truncated sample may be a prefix of such a sentenc
     S   -> NP VP "."
     NP  -> Det Noun | Det Adj Noun
     VP  -> IVerb | IVerb Adv | TVerb NP
+
+A sentence's type (:data:`SENTENCE_TYPES`) is the rule its verb phrase took: the class labels of
+the embedded corpus (``--label-column type``), decided by its words alone (no verb is both
+intransitive and transitive), so a classifier of real sentences is exact.
 """
 
 from __future__ import annotations
 
 import math
 from functools import lru_cache
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -35,15 +39,21 @@ WORDS: dict[str, tuple[str, ...]] = {
     "Adv": ("fast", "away", "here", "today"),
 }
 START = "S"
+TYPED = "VP"  # the nonterminal whose rule is the sentence's type
+SENTENCE_TYPES = ("intransitive", "adverbial", "transitive")  # VP -> IVerb | IVerb Adv | TVerb NP
 
 
-def _expand(symbol: str, rng: np.random.Generator) -> list[str]:
+def _expand(symbol: str, rng: np.random.Generator, trace: Optional[list] = None) -> list[str]:
+    """Words derived from ``symbol``; ``trace`` collects (nonterminal, rule index) of every choice."""
     if symbol in WORDS:
         words = WORDS[symbol]
         return [words[rng.integers(len(words))]]
     probs = [p for p, _ in RULES[symbol]]
-    _, rhs = RULES[symbol][rng.choice(len(probs), p=probs)]
-    return [w for s in rhs for w in _expand(s, rng)]
+    choice = rng.choice(len(probs), p=probs)
+    if trace is not None:
+        trace.append((symbol, int(choice)))
+    _, rhs = RULES[symbol][choice]
+    return [w for s in rhs for w in _expand(s, rng, trace)]
 
 
 def render(words: Sequence[str]) -> str:
@@ -56,6 +66,17 @@ def generate(n: int, seed: int = 0) -> list[str]:
     """``n`` sentences drawn from the grammar; deterministic for a given ``seed``."""
     rng = np.random.default_rng(seed)
     return [render(_expand(START, rng)) for _ in range(n)]
+
+
+def generate_typed(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
+    """:func:`generate`'s sentences (the same ones for a seed) and each one's type (:data:`SENTENCE_TYPES`)."""
+    rng = np.random.default_rng(seed)
+    sentences, types = [], []
+    for _ in range(n):
+        trace: list = []
+        sentences.append(render(_expand(START, rng, trace)))
+        types.append(SENTENCE_TYPES[next(k for s, k in trace if s == TYPED)])
+    return sentences, types
 
 
 def _words_of(text: str) -> tuple[tuple[str, ...], bool]:

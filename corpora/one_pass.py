@@ -4,7 +4,8 @@ Rows are written at once as provisional ids while the tokens are counted; the vo
 from the counts (frequency, ties first seen) and a pass over the id file (two bytes a token, not
 the text) rewrites provisional ids as final ones. Equal to counting then encoding
 (:func:`corpora.encode.fit_tokenizer` + :func:`corpora.encode.encode_rows`), in one read of a
-corpus that may be gigabytes.
+corpus that may be gigabytes. A labelled corpus's class labels are written beside the rows
+(``labels``, a corpora.labels.LabelWriter), after the same drops.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from corpora.textfile import Chunk
 from corpora.tokenizers import MAX_CODE, ByteCounts, CharTokenizer
 
 
-def encode_bytes(chunks: Iterator[Chunk], spec: EncodeSpec, path: Path, progress: Progress):
+def encode_bytes(chunks: Iterator[Chunk], spec: EncodeSpec, path: Path, progress: Progress, labels=None):
     """The reference's byte vocabulary and encoding in one pass (see :class:`ByteTokenizer`).
 
     Rows of the first ``seq_len`` bytes (padded with "`") are written with each byte's value as
@@ -39,6 +40,8 @@ def encode_bytes(chunks: Iterator[Chunk], spec: EncodeSpec, path: Path, progress
                 continue
             rows8, lengths = padded_bytes(chunk, L)
             keep = keep_mask(lengths, spec, s)
+            if labels is not None:
+                labels.add(chunk.labels, chunk.n, keep)
             if keep is not None:
                 rows8, lengths = rows8[keep], lengths[keep]
             counts.add_rows(rows8)
@@ -131,7 +134,7 @@ class _FirstSeenIds:
         return pids
 
 
-def encode_chars(chunks: Iterator[Chunk], spec: EncodeSpec, path: Path, progress: Progress):
+def encode_chars(chunks: Iterator[Chunk], spec: EncodeSpec, path: Path, progress: Progress, labels=None):
     """The paper's character vocabulary and encoding in one pass over the raw text.
 
     Each chunk's rows (first ``seq_len`` code points, padded) are written at once as provisional
@@ -148,13 +151,15 @@ def encode_chars(chunks: Iterator[Chunk], spec: EncodeSpec, path: Path, progress
             account_read(s, chunk, progress)
             if not chunk.n:
                 continue
-            if chunk.raw is not None and not filtering:
+            if chunk.raw is not None and not filtering and labels is None:
                 rows8, lengths, slow, slow_rows = raw_rows(chunk.raw, L, newlines=chunk.newlines,
                                                             non_ascii=chunk.non_ascii())
                 pids = ids.map_raw(rows8, slow, slow_rows)
             else:
                 rows, lengths = pad_raw(chunk.raw, L) if chunk.raw is not None else pad_joined(chunk.text, L)
                 keep = keep_mask(lengths, spec, s)
+                if labels is not None:
+                    labels.add(chunk.labels, chunk.n, keep)
                 if keep is not None:
                     rows, lengths = rows[keep], lengths[keep]
                 pids = ids.map(rows).astype(np.uint16)

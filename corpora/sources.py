@@ -20,6 +20,10 @@ are opened (:mod:`corpora.paths`): pipes, devices, dangling links and link loops
 Text values holding several lines are split at newlines; blank lines are skipped (except in One
 Billion Word, read exactly as the paper does).
 
+With ``--label-column`` a source also gives each sentence's class label (:mod:`corpora.labels`):
+a column of a datasets-backed corpus, ``LABEL<TAB>SENTENCE`` lines of text files
+(``--label-column tab``), or the embedded grammar's sentence type (``--label-column type``).
+
 The ``datasets`` library is imported only by :mod:`corpora.dataset_sources`, and only when such a
 source is read.
 """
@@ -33,12 +37,14 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 from corpora import CorpusError, billion_word, grammar
+from corpora.labels import TAB, label_name, split_tab_line
 from corpora.paths import DIRECTORY, FILE, path_kind, read_error
 from corpora.textfile import Chunk, check_text_file, line_chunks
 
 DATASET_BUILDERS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 TEXT_SUFFIXES = (".txt",)
 EMBEDDED_HELDOUT = 2000  # grammar sentences drawn (with another seed) as the validation set
+EMBEDDED_LABELS = "type"  # --label-column of the embedded corpus: the sentence type (corpora.grammar)
 
 
 def sha256_of(doc) -> str:
@@ -98,14 +104,16 @@ class Source:
 
 
 class EmbeddedSource(Source):
-    """The grammar corpus: ``size`` sentences from ``seed``; held out: others from another seed."""
+    """The grammar corpus: ``size`` sentences from ``seed``; held out: others from another seed.
+    ``typed``: each sentence labelled with its type (corpora.grammar.SENTENCE_TYPES)."""
 
     name = "embedded"
     has_heldout = True
 
-    def __init__(self, size: int, seed: int):
-        self.size, self.seed = size, seed
+    def __init__(self, size: int, seed: int, typed: bool = False):
+        self.size, self.seed, self.typed = size, seed, typed
         self._lines: Optional[list[str]] = None
+        self._types: Optional[list[str]] = None
 
     def identity(self) -> dict:
         return {"embedded": self.size, "seed": self.seed}
@@ -115,11 +123,12 @@ class EmbeddedSource(Source):
 
     def train(self, max_lines):
         if self._lines is None:  # generated once, reused by the vocabulary and encoding passes
-            self._lines = grammar.generate(self.size, seed=self.seed)
+            self._lines, self._types = grammar.generate_typed(self.size, seed=self.seed)
         lines = self._lines[:max_lines] if max_lines is not None else self._lines
         for i in range(0, len(lines), 100_000):
             part = lines[i : i + 100_000]
-            yield Chunk(part, sum(map(len, part)) + len(part))
+            labels = self._types[i : i + len(part)] if self.typed else None
+            yield Chunk(part, sum(map(len, part)) + len(part), labels=labels)
 
     def heldout(self, max_lines):
         n = EMBEDDED_HELDOUT if max_lines is None else min(max_lines, EMBEDDED_HELDOUT)
@@ -149,6 +158,43 @@ class TextFilesSource(Source):
 
     def heldout(self, max_lines):
         return line_chunks(self.heldout_paths, max_lines=max_lines, keep_blank=self.keep_blank)
+
+
+class TabLabelledSource(TextFilesSource):
+    """UTF-8 text files of ``LABEL<TAB>SENTENCE`` lines (``--label-column tab``)."""
+
+    def identity(self) -> dict:
+        return {**super().identity(), "labels": TAB}
+
+    def train(self, max_lines):
+        n = 0
+        for path in self.paths:  # file by file, so that an error names the file and the line
+            seen = 0
+            for chunk in line_chunks([path], max_lines=None if max_lines is None else max_lines - n):
+                lines, labels = [], []
+                for i, line in enumerate(chunk.lines):
+                    number = lambda: physical_line(path, seen + i + 1)  # noqa: E731  (only for a message)
+                    label, sentence = split_tab_line(line, where=str(path), line_number=number)
+                    if sentence.strip():  # a blank sentence is skipped, as blank lines are
+                        labels.append(label_name(label, column=TAB, where=str(path), row=number, unit="line"))
+                        lines.append(sentence)
+                seen += chunk.n
+                yield Chunk(lines, chunk.nbytes, chunk.replaced, clipped=chunk.clipped, labels=labels)
+            n += seen
+            if max_lines is not None and n >= max_lines:
+                return
+
+
+def physical_line(path: Path, k: int) -> int:
+    """The line number of the ``k``-th non-blank line of a text file (the reader skips blank lines);
+    read again, line by line, only to word an error."""
+    seen = 0
+    with open(path, encoding="utf-8", errors="replace") as f:  # universal newlines: \n, \r\n and \r
+        for number, line in enumerate(f, start=1):
+            seen += bool(line.strip())
+            if seen == k:
+                return number
+    return k
 
 
 class ConcatSource(Source):
@@ -185,37 +231,58 @@ def billion_word_source(data_dir) -> TextFilesSource:
 
 
 def open_source(corpus: str, *, data_dir=None, text_column: Optional[str] = None,
-                embedded_size: int = 100_000, seed: int = 0) -> Source:
-    """The :class:`Source` named by ``--corpus``; every problem a user can fix is a CorpusError."""
+                embedded_size: int = 100_000, seed: int = 0, label_column: Optional[str] = None) -> Source:
+    """The :class:`Source` named by ``--corpus`` (with class labels from ``label_column``); every
+    problem a user can fix is a CorpusError."""
     from corpora import dataset_sources as ds  # datasets itself is imported only when a dataset is read
 
     if not corpus.strip():  # Path("") is the current folder: never read it by accident
         raise CorpusError(f"--corpus {corpus!r}: empty; give embedded, billion_word, hf:NAME or a file or folder")
+    if label_column is not None and not label_column.strip():
+        raise CorpusError(f"--label-column {label_column!r}: empty; name the column holding the class labels")
     if corpus == "embedded":
-        return EmbeddedSource(embedded_size, seed)
+        if label_column not in (None, EMBEDDED_LABELS):
+            raise CorpusError(f"--label-column {label_column}: the embedded corpus has one label column, "
+                              f"{EMBEDDED_LABELS} (its sentence type: {', '.join(grammar.SENTENCE_TYPES)}); pass "
+                              f"--label-column {EMBEDDED_LABELS}")
+        return EmbeddedSource(embedded_size, seed, typed=label_column is not None)
     if corpus == "billion_word":
+        if label_column is not None:
+            raise CorpusError(f"--label-column {label_column}: One Billion Word has no class labels; drop "
+                              f"--label-column, or give a labelled corpus")
         return billion_word_source(data_dir)
     if corpus.startswith("hf:"):
-        return ds.hub_source(corpus, text_column)
+        return ds.hub_source(corpus, text_column, label_column)
     path = Path(corpus).expanduser()
     suffix = path.suffix.lower()
     fix = (f"give an existing {suffix} file (or a folder of them)" if suffix in DATASET_BUILDERS
            else "give a UTF-8 text file with one sentence a line")
     if path_kind(path, fix=fix) == DIRECTORY:
         if (path / "dataset_dict.json").is_file() or (path / "state.json").is_file():
-            return ds.saved_source(path, text_column)
-        return _directory_source(path, text_column)
+            return ds.saved_source(path, text_column, label_column)
+        return _directory_source(path, text_column, label_column)
     if suffix in DATASET_BUILDERS:
         ds.check_dataset_file(path)
-        return ds.DatasetFilesSource(DATASET_BUILDERS[suffix], [path], path.stem, text_column)
+        return ds.DatasetFilesSource(DATASET_BUILDERS[suffix], [path], path.stem, text_column, label_column)
     check_text_file(path)
     if text_column:
         raise CorpusError(f"--text-column {text_column}: {path} is plain text (one sentence a line) and has no "
                           f"columns; drop --text-column")
-    return TextFilesSource([path], path.stem)
+    return _text_source([path], path.stem, label_column)
 
 
-def _directory_source(path: Path, text_column: Optional[str]) -> Source:
+def _text_source(paths: list[Path], name: str, label_column: Optional[str]) -> TextFilesSource:
+    """Plain text files; ``--label-column tab``: of LABEL<TAB>SENTENCE lines."""
+    if label_column is None:
+        return TextFilesSource(paths, name)
+    if label_column != TAB:
+        raise CorpusError(f"--label-column {label_column}: {paths[0]} is plain text and has no columns; write its "
+                          f"lines as LABEL<TAB>SENTENCE and pass --label-column {TAB}, or give a .jsonl/.csv/"
+                          f".parquet file with a {label_column} column")
+    return TabLabelledSource(paths, name)
+
+
+def _directory_source(path: Path, text_column: Optional[str], label_column: Optional[str] = None) -> Source:
     from corpora import dataset_sources as ds
 
     files = []
@@ -236,11 +303,11 @@ def _directory_source(path: Path, text_column: Optional[str]) -> Source:
             if isinstance(last, TextFilesSource):
                 last.paths.append(f)
             else:
-                parts.append(TextFilesSource([f], path.name))
+                parts.append(_text_source([f], path.name, label_column))
             continue
         ds.check_dataset_file(f)
         if isinstance(last, ds.DatasetFilesSource) and last.builder == kind:
             last.paths.append(f)
         else:
-            parts.append(ds.DatasetFilesSource(kind, [f], path.name, text_column))
+            parts.append(ds.DatasetFilesSource(kind, [f], path.name, text_column, label_column))
     return parts[0] if len(parts) == 1 else ConcatSource(parts, path.name)

@@ -43,13 +43,15 @@ class Chunk:
 
     The sentences are available as a list (``lines``), joined by newlines (``text``) or, from the
     paper's One Billion Word reader, as the raw UTF-8 bytes (``raw``, newline-terminated lines
-    that the character encoder reads without decoding); what is not given is made on demand.
+    that the character encoder reads without decoding); what is not given is made on demand. A
+    labelled source gives each sentence's class name in ``labels`` (corpora.labels).
     """
 
     def __init__(self, lines: Optional[list[str]] = None, nbytes: int = 0, replaced: int = 0, *,
                  raw: Optional[bytes] = None, n: Optional[int] = None, newlines: Optional[np.ndarray] = None,
-                 clipped: int = 0):
+                 clipped: int = 0, labels: Optional[list[str]] = None):
         self._lines, self._text, self.raw = lines, None, raw
+        self.labels = labels  # one class name per sentence, or None
         self.newlines = newlines  # positions of b"\n" in raw, when the reader found them
         self.n = len(lines) if lines is not None else n  # number of sentences
         self.nbytes = nbytes  # raw bytes read for these lines (progress and MB/s)

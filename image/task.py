@@ -17,7 +17,7 @@ from typing import Optional
 import torch
 from rich.console import Console
 
-from image.acgan import ACGAN
+from seqgan_gp.acgan import ACGAN
 from image.config import KIND, ImageConfig
 from image.data import ImageBatches, ImageSource, open_source, to_unit_range
 from image.evaluate import Counts, ImageEvaluator

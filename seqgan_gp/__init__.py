@@ -2,8 +2,8 @@
 
 The package is the shared core and the kinds of training built on it:
 
-* the core (the modules at this level): the objectives and the gradient penalty, the optimizers, the
-  training steps and the one loop, the training state and its checkpoints, run directories, the run
+* the core (the modules at this level): the objectives, the AC-GAN wrapper of any of them
+  (conditional images and text) and the gradient penalty, the optimizers, the training steps and the one loop, the training state and its checkpoints, run directories, the run
   of a task (seqgan_gp.runner) and the task interface (seqgan_gp.task), faults and signals, the
   runtime (device, precision, determinism, data-parallel ranks), progress and logging, n-gram and
   BLEU metrics. It may import torch, numpy, rich and safetensors; it never imports ``image``,

@@ -8,6 +8,8 @@ resumed run draws exactly the batches the uninterrupted run would have drawn.
 
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 import torch
 
@@ -74,11 +76,14 @@ class TokenIdBatches:
         self.ids, self.device = ids, torch.device(device)
         self.sampler = EpochSampler(len(ids), batch_size, seed, **shard)
 
-    def next(self) -> torch.Tensor:
-        rows = torch.from_numpy(np.ascontiguousarray(self.ids[self.sampler.next_indices()]))
+    def _to_device(self, rows: np.ndarray) -> torch.Tensor:
+        rows = torch.from_numpy(np.ascontiguousarray(rows))
         if self.device.type == "cuda":
             rows = rows.pin_memory()  # an asynchronous copy: the host does not wait for the GPU
-        return rows.to(self.device, dtype=torch.long, non_blocking=True)  # (B, L)
+        return rows.to(self.device, dtype=torch.long, non_blocking=True)
+
+    def next(self) -> torch.Tensor:
+        return self._to_device(self.ids[self.sampler.next_indices()])  # (B, L)
 
     def state_dict(self) -> dict:
         return self.sampler.state_dict()
@@ -88,7 +93,9 @@ class TokenIdBatches:
 
 
 class TokenBatches(TokenIdBatches):
-    """Batches of one-hot sentences on the device from an (N, L) array of token ids.
+    """Batches of one-hot sentences on the device from an (N, L) array of token ids, with the rows'
+    class ids from an (N,) array ``labels`` for a conditional model: ``next()`` is then
+    ``(one-hot, labels)``, drawn by the same indices (so resuming restores both).
 
     Ids cross to the device as integers; the one-hot (B, L, V) float tensor is made there, never
     on the host, by a scatter into zeros (``F.one_hot`` would read the ids' range back to the host
@@ -96,11 +103,15 @@ class TokenBatches(TokenIdBatches):
     """
 
     def __init__(self, ids: np.ndarray, vocab_size: int, batch_size: int, seed: int,
-                 device: torch.device, **shard):
+                 device: torch.device, labels: Optional[np.ndarray] = None, **shard):
         super().__init__(ids, batch_size, seed, device, **shard)
-        self.vocab_size = vocab_size
+        self.vocab_size, self.labels = vocab_size, labels
 
-    def next(self) -> torch.Tensor:
-        rows = super().next()
+    def next(self):
+        index = self.sampler.next_indices()
+        rows = self._to_device(self.ids[index])
         onehot = torch.zeros(*rows.shape, self.vocab_size, device=self.device)
-        return onehot.scatter_(2, rows.unsqueeze(2), 1.0)  # (B, L, V)
+        onehot.scatter_(2, rows.unsqueeze(2), 1.0)  # (B, L, V)
+        if self.labels is None:
+            return onehot
+        return onehot, self._to_device(self.labels[index])  # (B, L, V), (B,)

@@ -58,7 +58,7 @@ class Objective(Protocol):
 
 class ScoreObjective(Objective, Protocol):
     """An objective that also takes the critic's scores from its caller: a wrapper whose critic
-    returns more than a score (the AC-GAN objective, image.acgan) computes the pass itself and
+    returns more than a score (the AC-GAN objective, seqgan_gp.acgan) computes the pass itself and
     hands the scores in; ``critic`` then returns the score only and serves the penalty alone."""
 
     def critic_objective(self, critic, real: Tensor, fake: Tensor, noise: Optional[Tensor], *,

@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from image.acgan import ACGAN
+from seqgan_gp.acgan import ACGAN
 from image.layers import CondBatchNorm, conv, deconv, linear, same_padding
 from image.models import MODELS, RESOLUTION, build_models, reference_critic_norm
 from image.models.resnet101 import Bottleneck

@@ -28,6 +28,7 @@ def summary_table(corpus: str, data, seconds_open: float) -> Table:
         ("truncation rate", f"{s['truncated'] / rows:.2%}"),
         ("dropped (short / long)", f"{count(s['too_short'])} / {count(s['too_long'])}"),
         ("undecodable bytes replaced", count(s["replaced"])), ("validation sentences", count(s["heldout_rows"])),
+        *([("classes", f"{len(data.classes)}: {data.classes.describe()}")] if data.classes is not None else []),
         ("raw text", f"{mb:,.1f} MB"), ("bytes on disk", f"{s['bytes_on_disk'] / 1e6:,.1f} MB"),
         ("encoding time", f"{s['seconds']:.1f} s ({mb / max(s['seconds'], 1e-9):,.1f} MB/s, two passes)"),
         ("this call", f"{'encoded' if data.built else 'opened from the cache'} in {seconds_open:.3f} s"),
@@ -47,6 +48,9 @@ def summary_table(corpus: str, data, seconds_open: float) -> Table:
 @click.option("--data-dir", type=click.Path(path_type=str), default=None,
               help="billion_word: folder holding training-monolingual.tokenized.shuffled/.")
 @click.option("--text-column", default=None, help="Column holding the text (datasets corpora).")
+@click.option("--label-column", default=None,
+              help="Also encode class labels: a datasets column, tab (.txt lines LABEL<TAB>SENTENCE) or type "
+                   "(embedded); as train-text --label-column.")
 @click.option("--tokenizer", type=click.Choice(TOKENIZERS), default=None, help=TOKENIZER_HELP)
 @click.option("--sp-model-type", type=click.Choice(["unigram", "bpe"]), default=None, help="sentencepiece model [preset: unigram].")
 @click.option("--vocab-size", type=int, help="Most ids in the vocabulary, unknown and pad included (paper: 2048).")

@@ -44,6 +44,19 @@ def metrics_table(doc: dict, describe: Callable[[str], str]) -> Table:
     return table
 
 
+def per_class_table(doc: dict) -> Table:
+    """A conditional text document's per-class metrics: one row per class."""
+    table = Table(title="per class: classifier accuracy of samples vs real rows, JS-n vs the class's rows")
+    table.add_column("class", overflow="fold")
+    for column in ("samples", "acc", "acc real", "js1", "js2", "js3", "js4"):
+        table.add_column(column, justify="right")
+    for name, m in doc["per_class"].items():
+        cells = [f"{m[k]:.4f}" if isinstance(m[k], float) else "—" for k in
+                 ("class_acc", "class_acc_real", "js1", "js2", "js3", "js4")]
+        table.add_row(name, str(m["samples"]), *cells)
+    return table
+
+
 @click.command("evaluate")
 @click.argument("targets", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option("-n", "n", type=int, default=None,
@@ -94,7 +107,8 @@ def evaluate_cmd(targets, n, seed, temperatures, top_k, raw, with_raw, labels, o
     Text: JS-1..4 vs the training corpus, BLEU-2..5 vs held-out sentences, self-BLEU-2..5,
     distinct n-grams, and for the embedded corpus % valid and the exact NLL under its grammar, of
     640 argmax samples (the paper's JS-n protocol); language models also their held-out NLL per
-    token and perplexity.
+    token and perplexity. Conditional text: also the accuracy of a classifier trained on the real
+    rows, on the samples of each class and on held-out real rows, and JS-n per class.
 
     Frontier (--temperatures): every run (train-text or train-lm) sampled at every temperature and
     scored as above, plotted as BLEU-4 against self-BLEU-4 and JS-4 against the temperature, with
@@ -158,6 +172,8 @@ def evaluate_cmd(targets, n, seed, temperatures, top_k, raw, with_raw, labels, o
     for note in doc["notes"]:
         con.print(f"[yellow]{note}", markup=True)
     con.print(metrics_table(doc, describe))
+    if doc.get("per_class"):
+        con.print(per_class_table(doc))
     try:
         out.parent.mkdir(exist_ok=True)
         atomic_write_text(out, json.dumps(doc, indent=2) + "\n")

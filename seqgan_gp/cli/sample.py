@@ -17,7 +17,7 @@ from seqgan_gp.rundir import resolve_checkpoint
 @click.command("sample")
 @click.argument("target", type=click.Path(path_type=str))
 @click.option("-n", "n", type=int, default=50, show_default=True,
-              help="How many samples (conditional image models: per class row).")
+              help="How many samples (conditional models: per class).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the noise (and of sampling).")
 @click.option("--temperature", type=float, default=None,
               help="Text: 0 takes the argmax per position (greedy for a language model); > 0 samples from "
@@ -26,6 +26,9 @@ from seqgan_gp.rundir import resolve_checkpoint
               help="Text, temperature > 0: sample among the K likeliest tokens at each position (0: all).")
 @click.option("--raw", is_flag=True,
               help="A run trained with --ema-decay: sample from the generator's last weights, not their average.")
+@click.option("--label", default=None,
+              help="Conditional text models: the class to draw, by name or id [all classes in turn, each under a "
+                   "'== NAME (label K) ==' line, from the same noise].")
 @click.option("--classes", default=None,
               help="Conditional image models: the classes to draw, one grid row each, e.g. 0,3,7 [all].")
 @click.option("--out", "out_file", type=click.Path(path_type=str), default=None,
@@ -33,7 +36,7 @@ from seqgan_gp.rundir import resolve_checkpoint
                    "(images: the PNG grid [RUN_DIR/samples/sample_<iteration>_seed<seed>.png]).")
 @device_option
 @user_errors
-def sample_cmd(target, n, seed, temperature, top_k, raw, classes, out_file, device):
+def sample_cmd(target, n, seed, temperature, top_k, raw, label, classes, out_file, device):
     """Samples from a run directory (its newest checkpoint) or a checkpoint file.
 
     \b
@@ -42,6 +45,8 @@ def sample_cmd(target, n, seed, temperature, top_k, raw, classes, out_file, devi
       python cli.py sample runs/00000-text-embedded/checkpoints/checkpoint_00001200.safetensors --temperature 0.7
       python cli.py sample runs/00003-lm-embedded-conv -n 20 --temperature 0.8 --top-k 20
       python cli.py sample runs/00004-text-embedded --raw     # a run trained with --ema-decay: its last weights
+      python cli.py sample runs/00005-text-embedded-type -n 5                    # 5 of every class
+      python cli.py sample runs/00005-text-embedded-type -n 20 --label transitive
       python cli.py sample runs/00001-image-embedded-cifar-resnet -n 64 --out grid.png
       python cli.py sample runs/00002-image-cifar10-cifar-resnet -n 10 --classes 0,1,2   # one row per class
     """
@@ -59,8 +64,10 @@ def sample_cmd(target, n, seed, temperature, top_k, raw, classes, out_file, devi
 
             with sample_progress(n, "sample") as progress:
                 texts = sample_text(path, n=n, seed=seed, temperature=temperature, top_k=top_k, ema=not raw,
-                                    device=resolve_device(device), progress=progress)
+                                    device=resolve_device(device), progress=progress, label=label)
         else:
+            if label is not None:
+                raise UserError(f"--label {label}: {path} is a language model, which takes no label; drop --label")
             from seqgan_gp.lm.inference import sample_lm
 
             texts = sample_lm(path, n=n, seed=seed, temperature=temperature, top_k=top_k, device=resolve_device(device))
@@ -74,6 +81,9 @@ def sample_cmd(target, n, seed, temperature, top_k, raw, classes, out_file, devi
         else:
             click.echo(body, nl=False)
         return
+    if label is not None:
+        raise UserError(f"--label {label}: only for text checkpoints; {path} is {kind!r} (conditional image "
+                        f"models take --classes)")
     if kind == "image":
         from image.sampling import sample_image
 

@@ -60,11 +60,41 @@ def train_on_text(task, presets, preset_name, device: str, run, overrides: dict)
     return con, (done if dist.is_main else None)
 
 
+def shown_samples(lines: list[str], per_class: int = 4, classes: int = 4) -> list[str]:
+    """The summary's samples: the first 8, or of a conditional run (grouped under ``== NAME (label K) ==``
+    headers) the first ``per_class`` of the first ``classes`` classes, under their headers."""
+    if not lines or not (lines[0].startswith("== ") and lines[0].endswith(") ==")):
+        return lines[:8]
+    out, groups, left = [], 0, 0
+    for line in lines:
+        if line.startswith("== ") and line.endswith(") =="):
+            groups += 1
+            if groups > classes:
+                break
+            out.append(line)
+            left = per_class
+        elif left:
+            out.append(line)
+            left -= 1
+    return out
+
+
 @click.command("train-text")
 @click.option("--preset", "preset_name", default=None, type=click.Choice(sorted(PRESETS)),
               help=preset_help("text", "Base hyperparameters: paper (gan_language.py; on --corpus billion_word with "
                                        "the reference's byte characters), demo (minutes on a CPU), tiny (tests)."))
 @corpus_options
+@click.option("--label-column", default=None,
+              help="Train a class-conditional model (AC-GAN) on these labels: a column of a .jsonl/.csv/.parquet/"
+                   "datasets corpus, tab for .txt lines LABEL<TAB>SENTENCE, type for the embedded corpus's "
+                   "sentence types [default: unconditional, the paper's].")
+@click.option("--condition", type=click.Choice(["blocks", "input"]), default=None,
+              help="Conditional: where the class enters the generator: blocks (a class vector added before every "
+                   "residual block) or input (added to Linear(z), as concatenating one-hot y to z) [preset: blocks].")
+@click.option("--acgan-scale", type=float, help="Conditional: weight of the critic's class cross-entropy on real "
+              "rows (paper's AC-GAN: 1.0).")
+@click.option("--acgan-scale-g", type=float, help="Conditional: weight of the generator's class cross-entropy "
+              "(paper's AC-GAN: 0.1).")
 @click.option("--dim", type=int, help="Channels of the residual blocks (paper: 512).")
 @click.option("--blocks", type=int, help="Residual blocks in generator and critic (paper: 5).")
 @hyperparameter_options(help={"--eval-samples": "Argmax samples per JS-n evaluation (paper: 640)."})
@@ -86,6 +116,8 @@ def train_text_cmd(preset_name, device, cache_dir, run, **overrides):
       python cli.py train-text --preset demo --tokenizer word
       python cli.py train-text --corpus hf:wikitext:wikitext-2-raw-v1 --tokenizer sentencepiece --vocab-size 4000
       python cli.py train-text --resume runs/00000-text-embedded --iters 4000
+      python cli.py train-text --preset demo --label-column type          # conditional on sentence types
+      python cli.py train-text --corpus reviews.jsonl --label-column sentiment --preset demo
       python cli.py train-text --preset demo --amp auto --compile
       torchrun --nproc_per_node 4 cli.py train-text --corpus billion_word --data-dir DIR   # data-parallel
     """
@@ -97,5 +129,5 @@ def train_text_cmd(preset_name, device, cache_dir, run, **overrides):
         return
     con.print(f"[bold]done[/]: iteration {done.result.iteration}, run directory {done.run_dir}")
     con.print("samples (argmax, fixed noise):")
-    for text in (done.last_sample or [])[:8]:
+    for text in shown_samples(done.last_sample or []):
         con.print(f"  {text}", markup=False)

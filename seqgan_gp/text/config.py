@@ -5,15 +5,18 @@ blocks, 10 critic iterations, λ = 10, Adam 1e-4 with betas (0.5, 0.9), 200,000 
 iterations, the first 10M sentences, a character vocabulary of at most 2048 ids. The reference ran
 under Python 2, where a line's characters were its UTF-8 bytes: on ``billion_word`` the tokenizer
 is therefore ``byte`` (at most 257 ids, the 32-position window counts bytes), elsewhere ``char``
-(code points) unless ``--tokenizer`` says otherwise.
+(code points) unless ``--tokenizer`` says otherwise. A run with ``--label-column`` is conditional
+(seqgan_gp.text.conditional), with the image AC-GAN's loss scales.
 """
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from typing import Optional
 
-from seqgan_gp.config import GANConfig, pick_preset
+from seqgan_gp.config import GANConfig, paper_value, pick_preset
 from seqgan_gp.configfile import check_at_least_one
 from seqgan_gp.errors import UserError
 
@@ -24,6 +27,7 @@ TOKENIZER_HELP = ("char (code points, most frequent first), byte (UTF-8 bytes as
                   "sentencepiece (trained on the corpus with --vocab-size) [default: byte on billion_word, as the "
                   "paper; char on every other corpus].")
 MAX_VOCAB = 55_108  # largest V with V**4 < 2**63 (n-gram codes of JS-4)
+CONDITIONS = ("blocks", "input")  # how a conditional generator takes its class (seqgan_gp.text.conditional)
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,8 @@ class CorpusConfig:
     vocab_size: int = 2048  # most ids in the vocabulary, unknown included (paper: 2048)
     max_examples: int = 10_000_000  # sentences read from the corpus (paper: first 10M)
     embedded_size: int = 100_000  # sentences generated for the embedded corpus
+    # class labels read beside the sentences (a conditional GAN, seqgan_gp.text.conditional; a changed column is another cache entry)
+    label_column: Optional[str] = None  # a datasets column, "tab" (text files), "type" (embedded); None: unconditional
 
     def __post_init__(self):
         super().__post_init__()  # the schedule's checks (the base after this one)
@@ -93,6 +99,10 @@ class TextConfig(CorpusConfig, GANConfig):
     kernel: int = 5  # convolution width in the residual blocks (paper: 5)
     z_dim: int = 128  # noise dimension (paper: 128)
     eval_samples: int = 640  # argmax samples per evaluation (paper: 640)
+    # conditional runs (AC-GAN for text, seqgan_gp.text.conditional); the paper's language model has none
+    condition: str = "blocks"  # where the class enters G: blocks (a class vector before every residual block) | input (added to Linear(z))
+    acgan_scale: float = 1.0  # weight of the critic's class cross-entropy on real rows (paper's AC-GAN: 1.0)
+    acgan_scale_g: float = 0.1  # weight of the generator's class cross-entropy (paper's AC-GAN: 0.1)
     # the shared settings where the language model's paper values differ from Algorithm 1's
     critic_iters: int = 10  # critic steps per generator step (paper: 10)
 
@@ -102,6 +112,17 @@ class TextConfig(CorpusConfig, GANConfig):
         if self.kernel % 2 == 0:
             raise UserError(f"--kernel {self.kernel}: must be odd so 'same' padding keeps the length; pass an odd "
                             f"width such as 5 (the paper's)")
+        if self.condition not in CONDITIONS:
+            raise UserError(f"--condition {self.condition}: choose {' or '.join(CONDITIONS)}")
+        if not (self.acgan_scale >= 0 and self.acgan_scale_g >= 0) or math.isinf(self.acgan_scale + self.acgan_scale_g):
+            raise UserError(f"--acgan-scale {self.acgan_scale:g} / --acgan-scale-g {self.acgan_scale_g:g}: must be "
+                            f"finite, 0 or more; pass e.g. --acgan-scale 1.0 --acgan-scale-g 0.1 (the paper's)")
+        if self.label_column is None:
+            changed = [f for f in ("condition", "acgan_scale", "acgan_scale_g") if getattr(self, f) != paper_value(self, f)]
+            if changed:
+                flags = ", ".join("--" + f.replace("_", "-") for f in changed)
+                raise UserError(f"{flags}: only for a conditional run; add --label-column NAME (the column of class "
+                                f"labels) or drop {flags}")
 
 
 PRESETS: dict[str, TextConfig] = {

@@ -28,13 +28,14 @@ def encode_spec(cfg: TextConfig) -> EncodeSpec:
     return EncodeSpec(tokenizer=cfg.tokenizer, vocab_size=cfg.vocab_size, seq_len=cfg.seq_len,
                       max_examples=cfg.max_examples if cfg.corpus != "embedded" else None,
                       model_type=cfg.sp_model_type, long_lines=cfg.long_lines, min_tokens=cfg.min_tokens,
-                      heldout_max=HELDOUT_MAX, seed=cfg.seed)
+                      heldout_max=HELDOUT_MAX, seed=cfg.seed, label_column=cfg.label_column)
 
 
 def source_of(cfg: TextConfig):
     try:
         return open_source(cfg.corpus, data_dir=cfg.data_dir, text_column=cfg.text_column,
-                           embedded_size=min(cfg.embedded_size, cfg.max_examples), seed=cfg.seed)
+                           embedded_size=min(cfg.embedded_size, cfg.max_examples), seed=cfg.seed,
+                           label_column=cfg.label_column)
     except CorpusError as exc:
         raise UserError(str(exc)) from None
 

@@ -1,7 +1,8 @@
 """``evaluate`` of a text checkpoint: the metrics of seqgan_gp.text.metrics for ``n`` argmax samples,
 as the evaluation document (the command line renders it as a table and writes it to eval/eval_<iteration>.json);
 :func:`open_eval_data` finds the corpus a checkpoint's samples are scored against (also for language
-models, seqgan_gp.lm).
+models, seqgan_gp.lm). A conditional checkpoint's samples follow the classes' shares of the corpus,
+and the document adds ``class_acc`` and the per-class metrics of seqgan_gp.text.class_metrics.
 
 By default ``n`` is the paper's protocol, 640 samples (gan_language.py scores JS-1..4 of 10 batches of
 64 every 100 iterations); BLEU and the other metrics use the same samples. Every metric's name
@@ -22,8 +23,10 @@ from seqgan_gp.configfile import check_seed
 from seqgan_gp.errors import UserError
 from seqgan_gp.provenance import versions
 from seqgan_gp.rundir import resolve_checkpoint
+from seqgan_gp.text.class_metrics import CLASSIFIER_PROTOCOL, ClassMetrics
+from seqgan_gp.text.conditional import generate_per_class, proportional_counts
 from seqgan_gp.text.data import check_tokenizer, corpus_flags, open_cached_text_data, open_text_data
-from seqgan_gp.text.inference import load_generator
+from seqgan_gp.text.inference import checkpoint_classes, load_generator
 from seqgan_gp.text.memory import check_sampling
 from seqgan_gp.text.metrics import BLEU_PROTOCOL, TextMetrics
 from seqgan_gp.text.sampling import BATCH, generate_ids
@@ -84,13 +87,29 @@ def evaluate_text(target: Path, *, n: Optional[int] = None, seed: int, device: t
     data, notes = open_eval_data(path, cfg, meta, tok, console=console, cache_dir=cache_dir,
                                  show_progress=show_progress, corpus=corpus, data_dir=data_dir)
     metrics = TextMetrics(tok, data, grammar_corpus=cfg.corpus == "embedded", console=console)
-    ids = generate_ids(G, n, seed=seed, progress=progress)
+    classes = checkpoint_classes(meta, cfg, path)
+    if classes is None:
+        ids = generate_ids(G, n, seed=seed, progress=progress)
+    else:  # each class with its share of the corpus, so that the corpus-wide metrics compare like with like
+        ids, labels = generate_per_class(G, proportional_counts(classes.probabilities(), n), seed=seed,
+                                         shared_noise=False)
     values = metrics(ids)
+    conditional = {}
+    if classes is not None:
+        conditional = {"labels": classes.to_json(), "per_class": None, "classifier_protocol": CLASSIFIER_PROTOCOL}
+        if data is not None and data.classes == classes:
+            scores = ClassMetrics(data, seed=cfg.seed)
+            values.update(scores.accuracy(ids, labels))
+            conditional["per_class"] = scores.per_class(ids, labels)
+        else:
+            notes.append("the labelled corpus is unavailable" if data is None else
+                         "the corpus's labels differ from the checkpoint's")
+            notes[-1] += "; per-class metrics (class_acc, per-class JS-n) are left out"
     return {
         "kind": "text", "checkpoint": str(path), "iteration": meta.get("iteration"), "corpus": cfg.corpus,
         "tokenizer": tok.kind, "samples": n, "counts": {"samples": n}, "protocol": protocol, "seed": seed,
         "decoding": "argmax (the paper's)", "weights": meta["weights"],
         "references": {"source": metrics.ref_source, "sentences": metrics.n_references},
         "metrics": values, "bleu_protocol": BLEU_PROTOCOL, "js_protocol": JS_PROTOCOL,
-        "versions": versions(EVAL_PACKAGES), "notes": notes,
+        "versions": versions(EVAL_PACKAGES), "notes": notes, **conditional,
     }

@@ -56,6 +56,8 @@ DESCRIPTIONS = {
     "valid": "share of samples the grammar can produce",
     "nll": "mean exact NLL of valid samples under the grammar (nats)",
     "nll_data": "the same for validation sentences (reference)",
+    "class_acc": "share of samples a classifier of real rows assigns to their class",
+    "class_acc_real": "the classifier's accuracy on held-out real rows (reference)",
 }
 
 

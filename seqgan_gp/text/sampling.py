@@ -8,7 +8,6 @@ one position at a time). A quality–diversity frontier sweeps its ``temperature
 from __future__ import annotations
 
 import math
-
 from typing import Callable, Optional
 
 import numpy as np
@@ -55,15 +54,16 @@ def check_decoding(n: int, temperature: Optional[float], top_k: int) -> None:
 
 @torch.no_grad()
 def generate_ids(G: torch.nn.Module, n: int, *, seed: int, temperature: float = 0.0, top_k: int = 0,
-                 batch_size: int = BATCH, progress: Optional[Callable[[int], None]] = None) -> np.ndarray:
-    """(n, L) token ids from the GAN generator ``G``.
+                 batch_size: int = BATCH, progress: Optional[Callable[[int], None]] = None,
+                 labels: Optional[np.ndarray] = None) -> np.ndarray:
+    """(n, L) token ids from the GAN generator ``G`` (a conditional generator: of the classes ``labels`` (n,)).
 
     ``temperature == 0`` takes the argmax of each position's softmax (the paper's decoding);
     ``temperature > 0`` samples each position independently from softmax(logits / T) (optionally
     among the ``top_k`` likeliest tokens; :func:`pick_tokens`). Sampling uses its own generator
     seeded with ``seed``, so it never disturbs a training run's RNG; the noise z is the same for
-    every temperature, so a sweep changes only the decoding. ``progress(done)`` is called after
-    every batch (the progress bar of a long sampling).
+    every temperature, so a sweep changes only the decoding, and does not depend on ``labels``.
+    ``progress(done)`` is called after every batch (the progress bar of a long sampling).
     """
     device = next(G.parameters()).device
     gen = torch.Generator(device=device).manual_seed(seed)  # z
@@ -74,7 +74,12 @@ def generate_ids(G: torch.nn.Module, n: int, *, seed: int, temperature: float = 
     for start in range(0, n, batch_size):
         b = min(batch_size, n - start)
         z = torch.randn(b, G.z_dim, device=device, generator=gen)
-        ids = pick_tokens(G.logits(z), temperature=temperature, top_k=top_k, generator=draws)  # (b, L)
+        if labels is None:
+            logits = G.logits(z)  # (b, L, V)
+        else:
+            y = torch.as_tensor(np.asarray(labels[start : start + b]), dtype=torch.long, device=device)
+            logits = G.logits(z, y)
+        ids = pick_tokens(logits, temperature=temperature, top_k=top_k, generator=draws)  # (b, L)
         rows.append(ids.cpu())
         if progress is not None:
             progress(start + b)

@@ -4,6 +4,8 @@ The corpus is encoded once into the cache (corpora.cache) and read from there as
 ids; batches arrive one-hot on the device (seqgan_gp.batches). Samples are argmax decodings of a
 fixed noise batch (watch one batch improve); evaluations are the metrics of seqgan_gp.text.metrics.
 Both use the average of G's weights when the run keeps one (``--ema-decay``, seqgan_gp.ema).
+With ``--label-column`` the run is conditional (seqgan_gp.text.conditional): labelled batches, the
+AC-GAN objective, samples grouped by class and ``class_acc`` in every evaluation.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from corpora.cache import EncodedCorpus
 from seqgan_gp.batches import TokenBatches
 from seqgan_gp.distributed import DistContext
 from seqgan_gp.ema import label_evaluations, sampling_generator
+from seqgan_gp.errors import UserError
 from seqgan_gp.gan import gan_trainable
 from seqgan_gp.rundir import RunDir
 from seqgan_gp.task import Trainable
+from seqgan_gp.text import conditional
 from seqgan_gp.text.config import KIND, TextConfig
 from seqgan_gp.text.data import check_batch, check_same_corpus, corpus_name, open_text_data, recorded_corpus
 from seqgan_gp.text.memory import check_training
@@ -44,7 +48,8 @@ class TextTask:
     resumable = ("eval_samples", *data_flags)  # a moved corpus: its encoding digest must still be the run's
 
     def run_name(self, cfg: TextConfig) -> str:
-        return f"text-{corpus_name(cfg.corpus)}"
+        by = f"-{cfg.label_column}" if cfg.label_column else ""
+        return f"text-{corpus_name(cfg.corpus)}{by}"
 
     def check_fits(self, cfg: TextConfig, device: torch.device) -> None:
         check_training(cfg, device)
@@ -56,34 +61,55 @@ class TextTask:
         else:
             data = open_text_data(cfg, console=console, cache_dir=self.cache_dir, show_progress=show_progress)
         check_batch(cfg, data)
+        if data.classes is not None:
+            conditional.note_rare_classes(cfg, data, console)
         return data
 
     def metadata(self, cfg: TextConfig, data: EncodedCorpus) -> dict:
         stats = {k: data.stats[k] for k in ("tokens", "unknown", "truncated", "replaced")}
-        return {"tokenizer": data.tokenizer.to_json(), "corpus_fingerprint": data.encoding_digest,  # the key of older runs
+        meta = {"tokenizer": data.tokenizer.to_json(), "corpus_fingerprint": data.encoding_digest,  # the key of older runs
                 "corpus_stats": {"sentences": len(data.train), "vocab_size": data.tokenizer.vocab_size,
                                  "heldout": len(data.heldout) if data.heldout is not None else 0,
                                  "cache": str(data.path), **stats}}
+        if data.classes is not None:
+            meta["labels"] = data.classes.to_json()  # the label vocabulary travels like the tokenizer
+        return meta
 
     def check_resume(self, cfg: TextConfig, data: EncodedCorpus, meta: dict, where: Path) -> None:
         check_same_corpus(where, cfg, meta, data)
+        current = data.classes.to_json() if data.classes is not None else None
+        if meta.get("labels") != current:  # the digest covers them; this names what changed
+            raise UserError(f"--resume {where}: the class labels of --corpus {cfg.corpus} differ from the "
+                            f"checkpoint's; restore the corpus the run was trained on or start a new run")
 
     def build(self, cfg: TextConfig, data: EncodedCorpus, device: torch.device, dist: DistContext) -> Trainable:
+        if data.classes is not None:
+            return conditional.conditional_trainable(cfg, data, device, dist)
         G, D = build_networks(cfg, data.tokenizer.vocab_size, device)
         batches = TokenBatches(data.train, data.tokenizer.vocab_size, cfg.batch_size, cfg.seed, device,
                                rank=dist.rank, world=dist.world)
         return gan_trainable(cfg, G, D, batches, device)
 
     def header(self, cfg: TextConfig, data: EncodedCorpus) -> str:
+        classes = ""
+        if data.classes is not None:
+            classes = (f", conditional AC-GAN on {len(data.classes)} classes of {cfg.label_column} "
+                       f"({data.classes.describe(4)}), class input: {cfg.condition}")
         return (f"{cfg.corpus}: {len(data.train):,} sentences, vocabulary {data.tokenizer.vocab_size}, DIM {cfg.dim}, "
-                f"{cfg.blocks} blocks, {cfg.critic_iters} critic steps"
+                f"{cfg.blocks} blocks, {cfg.critic_iters} critic steps{classes}"
                 + (f", EMA of G (decay {cfg.ema_decay:g})" if cfg.ema_decay else ""))
 
     def sampler(self, cfg: TextConfig, trainable: Trainable, data: EncodedCorpus, folder: Path):
         G, tok = sampling_generator(trainable.state.modules), data.tokenizer
 
         def sample(iteration: int) -> list[str]:
-            texts = tok.decode(generate_ids(G, SAMPLES, seed=cfg.seed))  # fixed z: watch one batch improve
+            if data.classes is None:
+                texts = tok.decode(generate_ids(G, SAMPLES, seed=cfg.seed))  # fixed z: watch one batch improve
+            else:  # the same z for every class: the rows of two classes differ by the class alone
+                K = len(data.classes)
+                counts = [max(1, SAMPLES // K) if k < SAMPLES else 0 for k in range(K)]
+                ids, labels = conditional.generate_per_class(G, counts, seed=cfg.seed)
+                texts = conditional.grouped_lines(tok.decode(ids), labels, data.classes.names)
             (folder / f"samples_{iteration:08d}.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
             return texts
 
@@ -92,6 +118,10 @@ class TextTask:
     def evaluator(self, cfg: TextConfig, trainable: Trainable, data: EncodedCorpus, *, device: torch.device,
                   console: Console):
         modules = trainable.state.modules
+        if data.classes is not None:
+            from seqgan_gp.text.class_metrics import ConditionalEvaluator
+
+            return label_evaluations(ConditionalEvaluator(cfg, sampling_generator(modules), data, console), modules)
         return label_evaluations(TextEvaluator(cfg, sampling_generator(modules), data, console), modules)
 
     def finish(self, cfg: TextConfig, run: RunDir) -> None:
