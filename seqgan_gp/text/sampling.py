@@ -16,6 +16,8 @@ from torch import Tensor
 
 from seqgan_gp.errors import UserError
 
+BATCH = 256  # samples generated at once
+
 
 def pick_tokens(logits: Tensor, *, temperature: float, top_k: int = 0,
                 generator: Optional[torch.Generator] = None) -> Tensor:
