@@ -634,9 +634,9 @@ CASES.update({
     "experiment-lr-gp-inf": Case(["experiment", "clipping-vs-penalty", "--lr-gp", "inf", "--out", "{tmp}/e"],
                                  r"--lr-gp inf: must be a finite number above 0"),
     "sample-temperature-nan": Case(["sample", "{text}", "--temperature", "nan"],
-                                   r"--temperature nan: must be 0 \(argmax, the paper's\) or a finite positive number"),
+                                   r"--temperature nan: must be 0 \(argmax\) or a finite positive number"),
     "sample-temperature-inf": Case(["sample", "{text}", "--temperature", "inf"],
-                                   r"--temperature inf: must be 0 \(argmax, the paper's\) or a finite positive number"),
+                                   r"--temperature inf: must be 0 \(argmax\) or a finite positive number"),
     # sizes: refused in seconds with the estimate and the largest value that fits (a 20 GB machine)
     "text-dim-100000": Case(["train-text", "--preset", "tiny", "--dim", "100000"],
                             r"--dim 100000: training this model needs ~3\.21 TB; this machine has 20 GB available; the "

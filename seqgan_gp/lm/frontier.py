@@ -38,6 +38,7 @@ from rich.table import Table
 
 from seqgan_gp.atomic import atomic_write_text
 from seqgan_gp.errors import UserError
+from seqgan_gp.metrics.counts import base_name
 from seqgan_gp.lm.inference import TextSampler, decoding, load_text_sampler
 from seqgan_gp.provenance import versions
 from seqgan_gp.text.data import corpus_flags
@@ -58,8 +59,11 @@ REAL = "real held-out rows"
 
 
 def metric(values: dict, key: str) -> Optional[float]:
-    """The value of frontier metric ``key`` (a key of :data:`METRICS`) in a metrics dict, or None."""
-    return values.get(METRICS[key])
+    """The value of frontier metric ``key`` (a key of :data:`METRICS`) in a metrics dict, or None;
+    evaluate's names carry their sample count (``bleu4_640``: seqgan_gp.metrics.counts), matched by
+    the name without it."""
+    wanted = METRICS[key]
+    return next((v for name, v in values.items() if base_name(name) == wanted), None)
 
 
 def run_dir_of(checkpoint: Path) -> Path:
