@@ -12,7 +12,7 @@ from seqgan_gp.cli.text import corpus_options, train_on_text
 from seqgan_gp.errors import UserError
 from seqgan_gp.lm.config import PRESETS, preset
 
-GAN_ONLY = ("--critic-iters", "--loss", "--lambda-gp", "--clip", "--ema-decay")
+GAN_ONLY = ("--critic-iters", "--loss", "--lambda-gp", "--clip", "--rmsprop", "--ema-decay")
 
 
 @click.command("train-lm")
