@@ -30,7 +30,7 @@ from image.catalog import (CONDITIONAL_MODELS, CRITIC_NORMS, MODELS, PENALTY_LOS
                            reference_critic_norm)
 from image.models.dcgan import (CifarDCGANCritic, CifarDCGANGenerator, DCGAN64Critic, DCGAN64Generator,
                                 MnistCritic, MnistGenerator)
-from image.models.pggan import PGGANCritic, PGGANGenerator
+from image.models.wgangp128 import WGANGP128Critic, WGANGP128Generator
 from image.models.resnet import CifarResNetCritic, CifarResNetGenerator, GoodCritic, GoodGenerator
 from image.models.resnet101 import ResNet101Critic, ResNet101Generator
 
@@ -66,8 +66,8 @@ def build_models(model: str, *, dim: int, z_dim: int = 128, channels: int = 3, n
         return (ResNet101Generator(dim=dim, z_dim=z_dim, channels=channels),
                 ResNet101Critic(dim=dim, channels=channels, norm=norm))
     if model == "wgangp128-gn":
-        return (PGGANGenerator(dim=dim, z_dim=z_dim, channels=channels, resolution=128),
-                PGGANCritic(dim=dim, channels=channels, resolution=128, norm=norm))
+        return (WGANGP128Generator(dim=dim, z_dim=z_dim, channels=channels, resolution=128),
+                WGANGP128Critic(dim=dim, channels=channels, resolution=128, norm=norm))
     # mnist
     bn = loss == "wgan" if g_batch_norm is None else g_batch_norm
     return (MnistGenerator(dim=dim, z_dim=z_dim, channels=channels, bn=bn),

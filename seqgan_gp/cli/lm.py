@@ -39,7 +39,8 @@ GAN_ONLY = ("--critic-iters", "--loss", "--lambda-gp", "--clip", "--rmsprop", "-
     "--lr": "Adam learning rate (paper preset: 1e-3).",
     "--betas": "Adam betas as B1,B2 (paper preset: 0.9,0.999).",
     "--lr-decay/--no-lr-decay": "Decay the learning rate linearly to 0 at --iters [preset: on].",
-    "--eval-samples": "Samples per evaluation of JS-n, BLEU and self-BLEU (GAN paper: 640)."})
+    "--eval-samples": "Samples per evaluation of JS-n, BLEU and self-BLEU (GAN paper: 640).",
+    "--seed": "Seeds the weights, the batch order and the samples' draws (preset: 0)."})
 @device_option
 @user_errors
 @training_options

@@ -9,7 +9,8 @@ package is named with the number of samples behind it, as the published configur
 * the count label is ``{n/1000}k`` for whole thousands (50,000 → ``50k``), ``{n/1024}k`` for
   whole multiples of 1,024 (16,384 → ``16k``, 2,048 → ``2k``, mmgeneration's binary thousands)
   and the plain number otherwise (640 → ``640``, 6,400 → ``6400``); the exact count is always
-  recorded beside the metric (``counts`` in metrics.json, ``eval_samples`` in config.json);
+  recorded beside the metric (``counts`` in an evaluation document, RUN_DIR/eval/eval_<iteration>.json;
+  ``eval_samples`` in config.json);
 * ``fid50k``, ``is50k`` (and ``is50k_std``), ``ms_ssim10k`` (10,000 images, 5,000 pairs),
   ``swd16k_64`` / ``swd16k_avg`` (per pyramid level and their average), ``js4_640``,
   ``bleu2_640``, ``self_bleu2_640``, ``distinct1_640``, ``unique_samples640``.

@@ -56,7 +56,7 @@ class ConvGNLReLU(nn.Module):
         return lrelu(self.norm(self.conv(x)))
 
 
-class PGGANGenerator(nn.Module):
+class WGANGP128Generator(nn.Module):
     def __init__(self, *, dim: int = 64, z_dim: int = 128, channels: int = 3, resolution: int = 128):
         super().__init__()
         self.z_dim, self.n_classes, self.channels, self.resolution = z_dim, 0, channels, resolution
@@ -80,7 +80,7 @@ class PGGANGenerator(nn.Module):
         return torch.tanh(self.to_rgb(self.blocks(x)))  # (B, C, R, R)
 
 
-class PGGANCritic(nn.Module):
+class WGANGP128Critic(nn.Module):
     """``norm``: the critic's GN ('layer', mmgeneration's), or 'batch' / 'none' to vary it."""
 
     def __init__(self, *, dim: int = 64, channels: int = 3, resolution: int = 128, norm: str = "layer"):
