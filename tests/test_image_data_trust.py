@@ -265,7 +265,8 @@ def test_damaged_gzip_and_bad_labels_are_user_errors(tmp_path):
             load_fashion_mnist(str(tmp_path))
     write_idx(tmp_path, np.full((3, 28, 28), 9, np.uint8), np.array([1, 2, 3], np.uint8))
     (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(2049, (2,), bytes([1, 2]))))
-    with pytest.raises(UserError, match="3 images but 2 labels"):
+    with pytest.raises(UserError, match=r"train-images-idx3-ubyte.gz: 3 images but train-labels-idx1-ubyte.gz holds 2 "
+                                        r"labels; the two files are from different sets or damaged: re-download both"):
         load_fashion_mnist(str(tmp_path))
 
 

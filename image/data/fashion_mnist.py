@@ -88,10 +88,12 @@ def load_fashion_mnist(data_dir: str | None, *, split: str = "train") -> ArraySo
     if not root.is_dir():
         hint = "" if data_dir else " (no --data-dir given and Debian's dataset-fashion-mnist is not installed)"
         raise UserError(f"--data-dir {root}: no such folder{hint}; expected {LAYOUT}")
-    images = read_idx(root / f"{split}-images-idx3-ubyte.gz", magic=2051, dims=3)
-    labels = read_idx(root / f"{split}-labels-idx1-ubyte.gz", magic=2049, dims=1)
+    image_file, label_file = _find(root / f"{split}-images-idx3-ubyte.gz"), _find(root / f"{split}-labels-idx1-ubyte.gz")
+    images = read_idx(image_file, magic=2051, dims=3)
+    labels = read_idx(label_file, magic=2049, dims=1)
     if images.shape[0] != labels.shape[0]:
-        raise UserError(f"{root}: {images.shape[0]} images but {labels.shape[0]} labels")
+        raise UserError(f"{image_file}: {images.shape[0]:,} images but {label_file.name} holds {labels.shape[0]:,} "
+                        f"labels; the two files are from different sets or damaged: re-download both")
     if labels.max(initial=0) > 9:
         raise UserError(f"{root}: labels must be 0..9, found {labels.max()}; the labels file is damaged or not "
                         f"Fashion-MNIST's")
