@@ -38,6 +38,7 @@ from rich.table import Table
 
 from seqgan_gp.atomic import atomic_write_text
 from seqgan_gp.errors import UserError
+from seqgan_gp.metrics.counts import base_name
 from seqgan_gp.lm.inference import TextSampler, decoding, load_text_sampler
 from seqgan_gp.provenance import versions
 from seqgan_gp.text.data import corpus_flags
@@ -58,8 +59,14 @@ REAL = "real held-out rows"
 
 
 def metric(values: dict, key: str) -> Optional[float]:
-    """The value of frontier metric ``key`` (a key of :data:`METRICS`) in a metrics dict, or None."""
-    return values.get(METRICS[key])
+    """The value of frontier metric ``key`` (a key of :data:`METRICS`) in a metrics dict, or None.
+
+    Metrics carry their sample count (``js4_640``, seqgan_gp.metrics.counts); they are found by
+    their base name, so documents of older runs (``js4``) read the same."""
+    name = METRICS[key]
+    if name in values:
+        return values[name]
+    return next((v for k, v in values.items() if base_name(k) == name), None)
 
 
 def run_dir_of(checkpoint: Path) -> Path:
