@@ -221,7 +221,7 @@ def test_labels_travel_to_config_checkpoint_samples_and_evaluation(cli_runner, t
 
     e = invoke(cli_runner, "evaluate", run, "-n", 40, "--cache-dir", cache)
     assert e.exit_code == 0, e.output
-    doc = json.loads((run / "metrics.json").read_text())
+    doc = json.loads(next((run / "eval").glob("eval_*.json")).read_text())
     assert doc["labels"] == want and set(doc["per_class"]) == {"digits", "letters"}
     assert [m["samples"] for m in doc["per_class"].values()] == [20, 20]
     assert 0 <= doc["metrics"]["class_acc"] <= 1 and doc["metrics"]["class_acc_real"] == 1.0  # separable

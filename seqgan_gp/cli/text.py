@@ -9,8 +9,7 @@ import click
 from seqgan_gp.cli.options import (console, data_parallel, device_option, exit_if_stopped, hyperparameter_options,
                                    program, training_options, user_errors)
 from seqgan_gp.cli.presets import chosen_preset, preset_help
-from seqgan_gp.text.config import PRESETS, TOKENIZER_HELP, TOKENIZERS, preset
-from seqgan_gp.text.relax import RELAXATION_HELP, RELAXATIONS
+from seqgan_gp.text.config import PRESETS, RELAXATION_HELP, RELAXATIONS, TOKENIZER_HELP, TOKENIZERS, preset
 
 
 def corpus_options(f):

@@ -19,7 +19,6 @@ from typing import Optional
 from seqgan_gp.config import GANConfig, paper_value, pick_preset
 from seqgan_gp.configfile import check_at_least_one, check_finite
 from seqgan_gp.errors import UserError
-from seqgan_gp.text.relax import RELAXATIONS
 
 KIND = "text"  # config.json's and checkpoints' kind; trained by train-text
 TOKENIZERS = ("char", "byte", "word", "sentencepiece")
@@ -28,6 +27,11 @@ TOKENIZER_HELP = ("char (code points, most frequent first), byte (UTF-8 bytes as
                   "sentencepiece (trained on the corpus with --vocab-size) [default: byte on billion_word, as the "
                   "paper; char on every other corpus].")
 MAX_VOCAB = 55_108  # largest V with V**4 < 2**63 (n-gram codes of JS-4)
+RELAXATIONS = ("softmax", "gumbel", "st", "st-argmax")
+RELAXATION_HELP = ("What the critic sees of the generator: softmax (the paper's: each position's probabilities), "
+                   "gumbel (Gumbel-softmax samples at --gumbel-tau), st (straight-through Gumbel: one-hot samples "
+                   "forward, the Gumbel-softmax's gradient backward) or st-argmax (one-hot argmax forward, the "
+                   "softmax's gradient backward).")
 CONDITIONS = ("blocks", "input")  # how a conditional generator takes its class (seqgan_gp.text.conditional)
 
 

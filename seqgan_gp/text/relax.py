@@ -27,11 +27,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-RELAXATIONS = ("softmax", "gumbel", "st", "st-argmax")
-RELAXATION_HELP = ("What the critic sees of the generator: softmax (the paper's: each position's probabilities), "
-                   "gumbel (Gumbel-softmax samples at --gumbel-tau), st (straight-through Gumbel: one-hot samples "
-                   "forward, the Gumbel-softmax's gradient backward) or st-argmax (one-hot argmax forward, the "
-                   "softmax's gradient backward).")
+from seqgan_gp.text.config import RELAXATIONS
 
 
 def gumbel_noise(shape, *, rng: torch.Generator, device: torch.device) -> Tensor:
