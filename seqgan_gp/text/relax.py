@@ -130,15 +130,10 @@ class SmoothedBatches:
         self.batches.load_state_dict(state)
 
 
-def changes_critic_view(cfg) -> bool:
-    """Whether a :class:`seqgan_gp.text.config.TextConfig` changes the paper's generator output."""
-    return cfg.relaxation != "softmax" or cfg.output_tau != 1
-
-
 def critic_view(cfg):
-    """``view(G, rng)`` for seqgan_gp.gan.gan_trainable when ``cfg`` changes what the critic sees of G,
-    else None (the paper's path: G itself, untouched)."""
-    if not changes_critic_view(cfg):
+    """``view(G, rng)`` for seqgan_gp.gan.gan_trainable when a :class:`seqgan_gp.text.config.TextConfig`
+    changes what the critic sees of G, else None (the paper's path: G itself, untouched)."""
+    if cfg.relaxation == "softmax" and cfg.output_tau == 1:
         return None
     return lambda G, rng: RelaxedGenerator(G, relaxation=cfg.relaxation, tau=cfg.gumbel_tau,
                                            output_tau=cfg.output_tau, rng=rng)
