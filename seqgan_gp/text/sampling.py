@@ -48,7 +48,7 @@ def check_decoding(n: int, temperature: Optional[float], top_k: int) -> None:
     if n < 1:
         raise UserError(f"-n {n}: ask for at least one sample")
     if temperature is not None and not (math.isfinite(temperature) and temperature >= 0):
-        raise UserError(f"--temperature {temperature}: must be 0 (argmax) or a finite positive number, "
+        raise UserError(f"--temperature {temperature}: must be 0 (argmax, the paper's) or a finite positive number, "
                         f"e.g. --temperature 0.7")
     if top_k < 0:
         raise UserError(f"--top-k {top_k}: must be 0 (all tokens) or positive")
