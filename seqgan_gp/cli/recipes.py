@@ -46,8 +46,8 @@ def text_recipes_cmd(corpus, recipe_list, budget, budget_clock, threads, base, l
 
     Each recipe is a set of train-text flags on the --base preset (paper-demo: the preset itself;
     ema: --ema-decay 0.995; gumbel, st, st-argmax: --relaxation; real-noise: --real-noise 0.1;
-    sharpen: --output-tau 0.5; critic2: 2 critic steps; cpu: and batch 64; bf16: --amp bf16; all
-    but paper-demo with --ema-decay 0.995). Every run stops after --budget
+    sharpen: --output-tau 0.5; critic2: 2 critic steps; batch64: and batch 64; cpu: critic2 with
+    st-argmax; bf16: --amp bf16; all but paper-demo with --ema-decay 0.995). Every run stops after --budget
     seconds of training steps; the folder gets one run directory per recipe and the baseline's
     (runs/), frontier.json and frontier.png (evaluate --temperatures) and recipes.json: each run's
     iterations and best point (lowest JS-4), the best recipe's JS-4 over the MLE's and the GAN
