@@ -3,9 +3,9 @@
 Text, image and toy tasks build their networks and batch source; :func:`gan_trainable` adds what every
 GAN shares, from the configuration: the loss's paper optimizer for both networks (Adam, or RMSProp
 for weight clipping and LSGAN: TF1's unless ``--rmsprop torch``), the run's generator seeded with
-``cfg.seed + 1`` (it draws z, the penalty's ε and any noise of what the critic sees of G), the objective ``cfg.loss`` names and the critic
-steps per generator step, and with ``cfg.ema_decay`` > 0 the average of G's weights, ``G_ema``
-(seqgan_gp.ema), updated after every generator step.
+``cfg.seed + 1`` (it draws z, the penalty's ε and any noise of what the critic sees of G), the
+objective ``cfg.loss`` names and the critic steps per generator step, and with ``cfg.ema_decay`` > 0
+the average of G's weights, ``G_ema`` (seqgan_gp.ema), updated after every generator step.
 """
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ def adversarial_trainable(*, G: torch.nn.Module, D: torch.nn.Module, g_opt: torc
     state = TrainState(modules=modules, optimizers={"G": g_opt, "D": d_opt}, batches=batches, rng=rng)
 
     def iteration(runtime) -> AdversarialIteration:
-        step = make_step(G=fakes if fakes is not None else G, D=D, g_opt=g_opt, d_opt=d_opt, objective=objective, rng=rng, runtime=runtime,
-                         sample_labels=sample_labels)
+        step = make_step(G=fakes if fakes is not None else G, D=D, g_opt=g_opt, d_opt=d_opt, objective=objective,
+                         rng=rng, runtime=runtime, sample_labels=sample_labels)
         extra = {"after_generator": ema.update} if ema is not None else {}
         return AdversarialIteration(step, batches, n_critic=n_critic, gen_batch=gen_batch, **extra)
 
