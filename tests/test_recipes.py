@@ -278,3 +278,16 @@ def test_a_relaxed_run_with_noisy_reals_resumes_bit_exactly(tmp_path):
                                device=torch.device("cpu"), console=Console(quiet=True), out=tmp_path / "c",
                                show_progress=False).result.last_checkpoint)
     assert not torch.equal(plain["G.out.weight"], ta["G.out.weight"])  # the options changed the training
+
+
+def test_the_cpu_preset_is_the_cpu_recipe_on_demo():
+    """train-text --preset cpu trains what experiment text-recipes measured as `cpu`; only the schedule differs."""
+    import dataclasses
+
+    from seqgan_gp.lm.recipes import RECIPES
+
+    schedule = ("iters", "sample_every", "eval_every", "checkpoint_every")
+    recipe = dataclasses.replace(PRESETS["demo"], **RECIPES["cpu"])
+    assert {f: getattr(PRESETS["cpu"], f) for f in schedule} == {"iters": 4000, "sample_every": 400,
+                                                                 "eval_every": 400, "checkpoint_every": 800}
+    assert dataclasses.replace(recipe, **{f: getattr(PRESETS["cpu"], f) for f in schedule}) == PRESETS["cpu"]

@@ -82,7 +82,8 @@ def shown_samples(lines: list[str], per_class: int = 4, classes: int = 4) -> lis
 @click.command("train-text")
 @click.option("--preset", "preset_name", default=None, type=click.Choice(sorted(PRESETS)),
               help=preset_help("text", "Base hyperparameters: paper (gan_language.py; on --corpus billion_word with "
-                                       "the reference's byte characters), demo (minutes on a CPU), tiny (tests)."))
+                                       "the reference's byte characters), demo (minutes on a CPU), cpu (demo's sizes "
+                                       "tuned for a CPU budget: 2 critic steps, st-argmax, EMA), tiny (tests)."))
 @corpus_options
 @click.option("--label-column", default=None,
               help="Train a class-conditional model (AC-GAN) on these labels: a column of a .jsonl/.csv/.parquet/"
