@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from seqgan_gp.metrics.counts import base_name
 from seqgan_gp.acgan import ACGAN
 from seqgan_gp.batches import TokenBatches
 from seqgan_gp.objectives import WGANGP, critic_loss

@@ -6,6 +6,7 @@ import pytest
 from PIL import Image
 
 from cli import cli
+from seqgan_gp.metrics.counts import base_name
 from seqgan_gp.errors import UserError
 from seqgan_gp.metrics.counts import base_name
 from seqgan_gp.lm.frontier import METRICS, REAL, frontier_rows, metric, parse_temperatures

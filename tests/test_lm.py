@@ -10,6 +10,7 @@ from rich.console import Console
 from safetensors.torch import load_file
 
 from cli import cli
+from seqgan_gp.metrics.counts import base_name
 from seqgan_gp.distributed import SINGLE
 from seqgan_gp.errors import UserError
 from seqgan_gp.metrics.counts import base_name

@@ -1,4 +1,5 @@
-"""``experiment NAME``: the paper's Section 3 critic studies, one command and one picture each."""
+"""``experiment NAME``: the paper's Section 3 critic studies (one picture each) and text-recipes
+(seqgan_gp.cli.recipes)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import click
 from rich.table import Table
 
 from seqgan_gp.cli.options import console, device_option, hyperparameter_options, user_errors
+from seqgan_gp.cli.recipes import text_recipes_cmd
 from seqgan_gp.outputs import output_folder
 from seqgan_gp.toy.config import DATASETS, EXPERIMENTS
 
@@ -42,38 +44,68 @@ def _summary(name: str, results: dict) -> Table:
     return table
 
 
-@click.command("experiment")
-@click.argument("name", type=click.Choice(EXPERIMENTS))
-@click.option("--dataset", "datasets", multiple=True, type=click.Choice(DATASETS),
-              help="Toy dataset(s), repeatable [default: all three for clipping-vs-penalty, swissroll otherwise].")
-@click.option("--clip", "clips", multiple=True, type=float,
-              help="Clipping bound(s) c compared with the penalty, repeatable "
-                   "[default: 0.1, 0.01, 0.001; weight-histograms: 0.01].")
-@click.option("--depth", type=int, help="Hidden ReLU layers of the critic [default: 3; gradient-norms: 12].")
-@click.option("--dim", type=int, help="Width of the hidden layers [default: 128; gradient-norms: 512 (paper toy: 512)].")
-@click.option("--steps", type=int, help="Critic steps per critic [default: 500; gradient-norms: 120].")
-@click.option("--lr-gp", type=float, help="Adam learning rate of penalised critics [default: 1e-3].")
-@click.option("--lr-clip", type=float, help="RMSProp learning rate of clipped critics [default: 5e-4].")
-@click.option("--eval-points", type=int, help="Real and fixed-generator points for the numbers [default: 1000].")
-@hyperparameter_options(only=("--batch-size", "--lambda-gp", "--rmsprop", "--seed"), help={
-    "--batch-size": "Real points per critic step [default: 256; gradient-norms: 64].",
-    "--lambda-gp": "Penalty weight λ [default: 0.1, the toy script's].",
-    "--seed": "Seeds the critics, the data and the noise [default: 0]."})
-@click.option("--out", type=click.Path(path_type=str), default=None,
-              help="Run directory to create [default: runs/NNNNN-experiment-<name>].")
-@click.option("--overwrite", is_flag=True, help="Replace an existing directory at --out.")
-@device_option
-@user_errors
-def experiment_cmd(name, device, out, overwrite, **overrides):
-    """The paper's Section 3 studies of critics against a generator fixed at real data + N(0, I).
+TOY_HELP = {
+    "clipping-vs-penalty": "Value surfaces of clipped and penalised critics (the paper's Figure 1a).",
+    "gradient-norms": "Per-layer gradient norms of 12-layer critics on swissroll (the paper's Figure 1b).",
+    "weight-histograms": "Critic weights under clipping and under the penalty (the paper's Figure 1c).",
+}
 
-    \b
-    clipping-vs-penalty  value surfaces of clipped and penalised critics (Figure 1a)
-    gradient-norms       per-layer gradient norms of 12-layer critics on swissroll (Figure 1b)
-    weight-histograms    critic weights under clipping and under the penalty (Figure 1c)
 
-    Each writes its PNGs, results.json (the numbers behind them) and config.json to a run directory;
-    defaults take well under a minute on 2 CPU cores.
+def _toy_options(f):
+    """The options of the paper's Section 3 studies."""
+    options = [
+        click.option("--dataset", "datasets", multiple=True, type=click.Choice(DATASETS),
+                     help="Toy dataset(s), repeatable [default: all three for clipping-vs-penalty, swissroll otherwise]."),
+        click.option("--clip", "clips", multiple=True, type=float,
+                     help="Clipping bound(s) c compared with the penalty, repeatable "
+                          "[default: 0.1, 0.01, 0.001; weight-histograms: 0.01]."),
+        click.option("--depth", type=int, help="Hidden ReLU layers of the critic [default: 3; gradient-norms: 12]."),
+        click.option("--dim", type=int, help="Width of the hidden layers [default: 128; gradient-norms: 512 (paper toy: 512)]."),
+        click.option("--steps", type=int, help="Critic steps per critic [default: 500; gradient-norms: 120]."),
+        click.option("--lr-gp", type=float, help="Adam learning rate of penalised critics [default: 1e-3]."),
+        click.option("--lr-clip", type=float, help="RMSProp learning rate of clipped critics [default: 5e-4]."),
+        click.option("--eval-points", type=int, help="Real and fixed-generator points for the numbers [default: 1000]."),
+        hyperparameter_options(only=("--batch-size", "--lambda-gp", "--rmsprop", "--seed"), help={
+            "--batch-size": "Real points per critic step [default: 256; gradient-norms: 64].",
+            "--lambda-gp": "Penalty weight λ [default: 0.1, the toy script's].",
+            "--seed": "Seeds the critics, the data and the noise [default: 0]."}),
+        click.option("--out", type=click.Path(path_type=str), default=None,
+                     help="Run directory to create [default: runs/NNNNN-experiment-<name>]."),
+        click.option("--overwrite", is_flag=True, help="Replace an existing directory at --out."),
+        device_option,
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _toy_study(name: str) -> click.Command:
+    """``experiment NAME`` for one of the paper's Section 3 studies."""
+
+    @click.command(name, help=TOY_HELP[name] + _TOY_DETAILS)
+    @_toy_options
+    @user_errors
+    def study(device, out, overwrite, **overrides):
+        from seqgan_gp.device import resolve_device
+        from seqgan_gp.toy.experiments import run_experiment, study_config
+
+        con = console()
+        cfg = study_config(name, **overrides)
+        path, results = run_experiment(name, cfg, device=resolve_device(device), console=con,
+                                       out=output_folder(out) if out is not None else None, overwrite=overwrite,
+                                       command=sys.argv)
+        con.print(_summary(name, results))
+        con.print(f"[bold]done[/]: {', '.join(str(path / f) for f in results['figures'])}; numbers in "
+                  f"{path / 'results.json'}")
+
+    return study
+
+
+_TOY_DETAILS = """
+
+    The critics are trained against a generator fixed at real data + N(0, I). The study writes its
+    PNGs, results.json (the numbers behind them) and config.json to a run directory; defaults take
+    well under a minute on 2 CPU cores.
 
     \b
     Examples:
@@ -81,13 +113,20 @@ def experiment_cmd(name, device, out, overwrite, **overrides):
       python cli.py experiment gradient-norms --out runs/fig1b
       python cli.py experiment weight-histograms --dataset 8gaussians --clip 0.01 --clip 0.1
     """
-    from seqgan_gp.device import resolve_device
-    from seqgan_gp.toy.experiments import run_experiment, study_config
 
-    con = console()
-    cfg = study_config(name, **overrides)
-    path, results = run_experiment(name, cfg, device=resolve_device(device), console=con,
-                                   out=output_folder(out) if out is not None else None, overwrite=overwrite,
-                                   command=sys.argv)
-    con.print(_summary(name, results))
-    con.print(f"[bold]done[/]: {', '.join(str(path / f) for f in results['figures'])}; numbers in {path / 'results.json'}")
+
+@click.group("experiment")
+def experiment_cmd():
+    """Studies, one command and one folder of figures and numbers each.
+
+    \b
+    clipping-vs-penalty  value surfaces of clipped and penalised critics (Figure 1a)
+    gradient-norms       per-layer gradient norms of 12-layer critics on swissroll (Figure 1b)
+    weight-histograms    critic weights under clipping and under the penalty (Figure 1c)
+    text-recipes         text-GAN recipes against the maximum-likelihood baseline at equal cost
+    """
+
+
+for _name in EXPERIMENTS:
+    experiment_cmd.add_command(_toy_study(_name))
+experiment_cmd.add_command(text_recipes_cmd)

@@ -9,7 +9,7 @@ import click
 from seqgan_gp.cli.options import (console, data_parallel, device_option, exit_if_stopped, hyperparameter_options,
                                    program, training_options, user_errors)
 from seqgan_gp.cli.presets import chosen_preset, preset_help
-from seqgan_gp.text.config import PRESETS, TOKENIZER_HELP, TOKENIZERS, preset
+from seqgan_gp.text.config import PRESETS, RELAXATION_HELP, RELAXATIONS, TOKENIZER_HELP, TOKENIZERS, preset
 
 
 def corpus_options(f):
@@ -82,7 +82,8 @@ def shown_samples(lines: list[str], per_class: int = 4, classes: int = 4) -> lis
 @click.command("train-text")
 @click.option("--preset", "preset_name", default=None, type=click.Choice(sorted(PRESETS)),
               help=preset_help("text", "Base hyperparameters: paper (gan_language.py; on --corpus billion_word with "
-                                       "the reference's byte characters), demo (minutes on a CPU), tiny (tests)."))
+                                       "the reference's byte characters), demo (minutes on a CPU), cpu (demo's sizes "
+                                       "tuned for a CPU budget: 2 critic steps, st-argmax, EMA), tiny (tests)."))
 @corpus_options
 @click.option("--label-column", default=None,
               help="Train a class-conditional model (AC-GAN) on these labels: a column of a .jsonl/.csv/.parquet/"
@@ -97,6 +98,13 @@ def shown_samples(lines: list[str], per_class: int = 4, classes: int = 4) -> lis
               "(paper's AC-GAN: 0.1).")
 @click.option("--dim", type=int, help="Channels of the residual blocks (paper: 512).")
 @click.option("--blocks", type=int, help="Residual blocks in generator and critic (paper: 5).")
+@click.option("--relaxation", type=click.Choice(RELAXATIONS), default=None, help=RELAXATION_HELP + " [preset: softmax]")
+@click.option("--gumbel-tau", type=float, help="Temperature of --relaxation gumbel / st (the Gumbel-softmax) and of "
+              "st-argmax's backward softmax [preset: 1].")
+@click.option("--output-tau", type=float, help="--relaxation softmax: the critic sees softmax(logits / T); below 1 "
+              "sharpens the generator's rows towards one-hot (paper: 1).")
+@click.option("--real-noise", type=float, help="Label smoothing of the real one-hot rows the critic sees: "
+              "(1 - eps)*onehot + eps/V (paper: 0).")
 @hyperparameter_options(help={"--eval-samples": "Argmax samples per JS-n evaluation (paper: 640)."})
 @device_option
 @user_errors
@@ -119,6 +127,7 @@ def train_text_cmd(preset_name, device, cache_dir, run, **overrides):
       python cli.py train-text --preset demo --label-column type          # conditional on sentence types
       python cli.py train-text --corpus reviews.jsonl --label-column sentiment --preset demo
       python cli.py train-text --preset demo --amp auto --compile
+      python cli.py train-text --preset demo --relaxation st --real-noise 0.1   # what the critic sees
       torchrun --nproc_per_node 4 cli.py train-text --corpus billion_word --data-dir DIR   # data-parallel
     """
     from seqgan_gp.text.task import TextTask

@@ -153,10 +153,11 @@ def conditional_trainable(cfg, data, device: torch.device, dist):
     from seqgan_gp.acgan import ACGAN
     from seqgan_gp.batches import TokenBatches
     from seqgan_gp.gan import gan_trainable, objective_of
+    from seqgan_gp.text.relax import critic_view, real_rows
 
     G, D = build_conditional_networks(cfg, data.tokenizer.vocab_size, len(data.classes), device)
     batches = TokenBatches(data.train, data.tokenizer.vocab_size, cfg.batch_size, cfg.seed, device,
                            labels=data.labels, rank=dist.rank, world=dist.world)
     objective = ACGAN(objective_of(cfg), scale_d=cfg.acgan_scale, scale_g=cfg.acgan_scale_g)
-    return gan_trainable(cfg, G, D, batches, device, objective=objective,
-                         sample_labels=class_sampler(data.classes.probabilities(), device))
+    return gan_trainable(cfg, G, D, real_rows(cfg, batches), device, objective=objective,
+                         sample_labels=class_sampler(data.classes.probabilities(), device), view=critic_view(cfg))

@@ -31,6 +31,7 @@ from seqgan_gp.text.data import check_batch, check_same_corpus, corpus_name, ope
 from seqgan_gp.text.memory import check_training
 from seqgan_gp.text.metrics import TextEvaluator
 from seqgan_gp.text.models import build_networks
+from seqgan_gp.text.relax import critic_view, real_rows
 from seqgan_gp.text.sampling import generate_ids
 
 SAMPLES = 64  # argmax samples in each samples_<iteration>.txt
@@ -88,7 +89,7 @@ class TextTask:
         G, D = build_networks(cfg, data.tokenizer.vocab_size, device)
         batches = TokenBatches(data.train, data.tokenizer.vocab_size, cfg.batch_size, cfg.seed, device,
                                rank=dist.rank, world=dist.world)
-        return gan_trainable(cfg, G, D, batches, device)
+        return gan_trainable(cfg, G, D, real_rows(cfg, batches), device, view=critic_view(cfg))
 
     def header(self, cfg: TextConfig, data: EncodedCorpus) -> str:
         classes = ""
@@ -97,7 +98,7 @@ class TextTask:
                        f"({data.classes.describe(4)}), class input: {cfg.condition}")
         return (f"{cfg.corpus}: {len(data.train):,} sentences, vocabulary {data.tokenizer.vocab_size}, DIM {cfg.dim}, "
                 f"{cfg.blocks} blocks, {cfg.critic_iters} critic steps{classes}"
-                + (f", EMA of G (decay {cfg.ema_decay:g})" if cfg.ema_decay else ""))
+                + (f", EMA of G (decay {cfg.ema_decay:g})" if cfg.ema_decay else "") + _view(cfg))
 
     def sampler(self, cfg: TextConfig, trainable: Trainable, data: EncodedCorpus, folder: Path):
         G, tok = sampling_generator(trainable.state.modules), data.tokenizer
@@ -126,3 +127,15 @@ class TextTask:
 
     def finish(self, cfg: TextConfig, run: RunDir) -> None:
         """Nothing beyond the samples, metrics and checkpoints."""
+
+
+def _view(cfg: TextConfig) -> str:
+    """The header's note of a critic view other than the paper's (seqgan_gp.text.relax)."""
+    parts = []
+    if cfg.relaxation != "softmax":
+        parts.append(f"relaxation {cfg.relaxation} (τ {cfg.gumbel_tau:g})")
+    elif cfg.output_tau != 1:
+        parts.append(f"softmax(logits / {cfg.output_tau:g})")
+    if cfg.real_noise:
+        parts.append(f"real rows smoothed by {cfg.real_noise:g}")
+    return "".join(", " + p for p in parts)
