@@ -56,6 +56,7 @@ def _worker(rank, world, init_file, out):
         torch.set_num_threads(1)
         result = _train(distributed.current(), B)
         torch.save(result, f"{out}.{rank}")
+        dist.barrier()  # no rank tears gloo down while the other still talks to it (a SIGABRT otherwise)
     finally:
         dist.destroy_process_group()
 
