@@ -1,20 +1,15 @@
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-# One thread per process: the tests' models are tiny, where a second thread costs more in
-# synchronisation than it gives, and the CLI subprocesses some tests start inherit this too.
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-
-import pytest  # noqa: E402
-import torch  # noqa: E402
+import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-torch.set_num_threads(1)
+torch.set_num_threads(2)
 
 
 def gpu_skip_reason() -> str:
