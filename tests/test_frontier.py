@@ -6,7 +6,6 @@ import pytest
 from PIL import Image
 
 from cli import cli
-from seqgan_gp.metrics.counts import base_name
 from seqgan_gp.errors import UserError
 from seqgan_gp.metrics.counts import base_name
 from seqgan_gp.lm.frontier import METRICS, REAL, frontier_rows, metric, parse_temperatures
@@ -84,6 +83,11 @@ def test_frontier_refusals(cli_runner, runs, tmp_path):
     assert r.exit_code == 2 and "--temperatures 1,x" in r.output
     r = invoke(cli_runner, "evaluate", "--temperatures", "1", gan, lm, "--labels", "only-one")
     assert r.exit_code == 2 and "--labels" in r.output
+    out = tmp_path / "huge"
+    r = invoke(cli_runner, "evaluate", "--temperatures", "0,1", gan, lm, "-n", 10**9, "--out", out,
+               "--cache-dir", runs / "cache")  # rows sized before any model draws one
+    assert r.exit_code == 2 and "-n 1000000000: the samples and their metrics need ~5.12 TB" in r.output
+    assert not out.exists()
     other = tmp_path / "other"
     assert invoke(cli_runner, "train-lm", "--preset", "tiny", "--iters", 1, "--seq-len", 12, "--eval-every", 0,
                   "--out", other, "--cache-dir", runs / "cache").exit_code == 0

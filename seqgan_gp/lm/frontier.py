@@ -39,7 +39,7 @@ from rich.table import Table
 from seqgan_gp.atomic import atomic_write_text
 from seqgan_gp.errors import UserError
 from seqgan_gp.metrics.counts import base_name
-from seqgan_gp.lm.inference import TextSampler, decoding, load_text_sampler
+from seqgan_gp.lm.inference import TextSampler, check_rows, decoding, load_text_sampler
 from seqgan_gp.provenance import versions
 from seqgan_gp.text.data import corpus_flags
 from seqgan_gp.text.evaluate import BLEU_PROTOCOL, EVAL_PACKAGES, JS_PROTOCOL, open_eval_data
@@ -120,6 +120,8 @@ def frontier(targets: Sequence[Path], *, temperatures: Sequence[float], n: int, 
         raise UserError(f"--top-k {top_k}: must be 0 (all tokens) or positive")
     samplers = _samplers([Path(t) for t in targets], device, ema=ema, with_raw=with_raw, labels=labels)
     first = samplers[0][1]
+    for _, sampler in samplers:  # -n rows per point are drawn and scored: refused before minutes of work
+        check_rows(sampler.cfg, n, device, metrics=True)
     data, notes = open_eval_data(first.path, first.cfg, first.meta, first.tokenizer, console=console,
                                  cache_dir=cache_dir, show_progress=show_progress, corpus=corpus, data_dir=data_dir)
     if data is None:
